@@ -445,6 +445,30 @@ mod tests {
         );
     }
 
+    /// With a burst, the overflow run a call reaches is counted on the
+    /// frontier as the calls it holds, one after another: the call goes
+    /// after the run's slots, in what is left of the burst (not before
+    /// them, nor as far past them as the run is long in time).
+    #[test]
+    fn with_a_burst_the_overflow_run_a_call_reaches_counts_as_its_calls() {
+        let pace = Pace::new(10, Duration::from_secs(1), 2);
+        for n in 0..AHEAD as u64 {
+            let after = (n + 1) * 1_000 * MS;
+            assert_eq!(
+                pace.take(0, after, &mut |_| true),
+                Some(Duration::from_nanos(after))
+            );
+        }
+        let far: Vec<_> = (0..3)
+            .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
+            .collect();
+        assert_eq!(far, [ms(100_000), ms(100_100), ms(100_200)]);
+        // at 100.05s: the run's three at 100s, 100.1s and 100.2s are calls
+        // before it; it goes with the last of them (the burst's second)
+        let next: Vec<_> = (0..2).map(|_| take(&pace, 100_050)).collect();
+        assert_eq!(next, [ms(150), ms(250)]);
+    }
+
     /// A burst's calls and a retry's slot apart: a call put after the
     /// slot counts it, so no window of the pace lets more calls through
     /// than the bucket holds (7 in 418ms against 2 + 4.18 before: the
