@@ -316,6 +316,23 @@ async fn a_paced_cooldown_spaces_every_attempt_of_every_run() {
     );
 }
 
+/// `with_burst` given before `with_pace` is kept, as one given after it:
+/// the burst's calls go at once, then the pace spaces the rest; its
+/// `Debug` shows both.
+#[tokio::test(start_paused = true)]
+async fn a_burst_given_before_the_pace_is_kept() {
+    static BURST_FIRST: Cooldown = Cooldown::new("burst-first").with_burst(3).with_pace(10, S);
+    let start = Instant::now();
+    for _ in 0..4 {
+        BURST_FIRST.ready().await;
+    }
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    assert_eq!(
+        format!("{BURST_FIRST:?}"),
+        r#"Cooldown { name: "burst-first", remaining: None, interval: 100ms, burst: 3 }"#
+    );
+}
+
 /// A retry whose slot would come past `max_elapsed` is not made, and its
 /// slot is left to the next call; a burst lets that many go at once.
 #[tokio::test(start_paused = true)]
