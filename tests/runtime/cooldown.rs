@@ -316,6 +316,36 @@ async fn a_paced_cooldown_spaces_every_attempt_of_every_run() {
     );
 }
 
+/// A hold asked again to the same end (two 429s in one instant, on
+/// tokio's paused clock, each asking 5s) does not hold longer: the hook is
+/// not told of it (`with_on_hold`: a hold that does not make it longer is
+/// not told), nor is it logged or counted as a hold
+/// (`retry_cooldown_holds_total`: "started holding, or held longer"); a
+/// longer one is.
+#[tokio::test(start_paused = true)]
+async fn a_hold_asked_again_to_the_same_end_is_not_a_new_hold() {
+    use retry_runtime::cooldown::HoldEvent;
+    use std::sync::Mutex;
+    static TOLD: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+    fn told(event: &HoldEvent) {
+        TOLD.lock().unwrap().push(event.wait());
+    }
+    static SAME_END: Cooldown = Cooldown::new("same-end").with_on_hold(told);
+    let policy = presets::API.with_name("same-end").with_cooldown(&SAME_END);
+    let logs = retry_runtime::testing::capture_logs().unwrap();
+    for wait in [5 * S, 5 * S, 6 * S] {
+        let _ = policy.decide(0, &ApiError::Limited(wait));
+    }
+    assert_eq!(*TOLD.lock().unwrap(), [5 * S, 6 * S]);
+    let held: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("cooldown same-end: calls through it hold"))
+        .collect();
+    assert_eq!(held.len(), 2, "{held:#?}");
+    assert!(held[1].contains("hold for 6s"), "{held:#?}");
+}
+
 /// `with_burst` given before `with_pace` is kept, as one given after it:
 /// the burst's calls go at once, then the pace spaces the rest; its
 /// `Debug` shows both.
