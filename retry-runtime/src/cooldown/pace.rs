@@ -445,6 +445,44 @@ mod tests {
         );
     }
 
+    /// A pace whose 16 slots apart are taken (1s to 16s from 0), with an
+    /// overflow run of three retries' slots at 100s, 100.1s and 100.2s.
+    fn with_a_run_of_three() -> Pace {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        for n in 0..AHEAD as u64 {
+            let after = (n + 1) * 1_000 * MS;
+            assert_eq!(
+                pace.take(0, after, &mut |_| true),
+                Some(Duration::from_nanos(after))
+            );
+        }
+        for n in 0..3 {
+            let at = pace.take(0, 100_000 * MS, &mut |_| true);
+            assert_eq!(at, Some(ms(100_000 + n * 100)));
+        }
+        pace
+    }
+
+    /// The overflow run takes only its next slot or the one before it:
+    /// a retry two slots away from it, on either side, goes unpaced and
+    /// leaves the run as it was (no gap in it that would hold the calls
+    /// due there), so the run's next slot and the one before it are still
+    /// the next retries'; a give-back where no slot was taken leaves it
+    /// as it is.
+    #[test]
+    fn the_overflow_run_takes_no_slot_away_from_it() {
+        let after = |pace: &Pace, ms: u64| pace.take(0, ms * MS, &mut |_| true).unwrap();
+        let pace = with_a_run_of_three();
+        assert_eq!(after(&pace, 100_400), ms(100_400));
+        assert_eq!(after(&pace, 100_300), ms(100_300), "the run's next");
+        let pace = with_a_run_of_three();
+        assert_eq!(after(&pace, 99_800), ms(99_800));
+        assert_eq!(after(&pace, 99_900), ms(99_900), "the one before it");
+        let pace = with_a_run_of_three();
+        pace.give_back(50_000 * MS);
+        assert_eq!(after(&pace, 100_100), ms(100_300), "its slots still taken");
+    }
+
     /// With a burst, the overflow run a call reaches is counted on the
     /// frontier as the calls it holds, one after another: the call goes
     /// after the run's slots, in what is left of the burst (not before
