@@ -287,6 +287,28 @@ fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
     );
 }
 
+/// So is it before a sync run's first attempt: the hold's time left,
+/// bounded by the longest hold asked, is waited once, and not again as a
+/// hold made longer meanwhile (its end is an hour past this clock's now).
+#[test]
+fn a_hold_from_a_thread_an_hour_ahead_holds_a_first_attempt_once() {
+    static AHEAD_FIRST: Cooldown = Cooldown::new("ahead-first");
+    std::thread::spawn(|| {
+        let _paused = retry_runtime::testing::pause();
+        retry_runtime::sleep::sleep_sync(3600 * S);
+        AHEAD_FIRST.hold_for(Duration::from_millis(100));
+    })
+    .join()
+    .unwrap();
+    let paused = retry_runtime::testing::pause();
+    let policy = presets::API.with_cooldown(&AHEAD_FIRST);
+    let r = policy.retry(|| Ok::<_, ApiError>(())).call();
+    assert_eq!(r, Ok(()));
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert!(waits[0] <= Duration::from_millis(100), "{waits:?}");
+}
+
 /// `with_pace`: calls through a cooldown that paces them take its slots,
 /// first attempts and retries alike: three runs of two
 /// failures each, at 10 calls a second with no backoff of their own, make
