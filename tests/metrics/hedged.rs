@@ -319,6 +319,42 @@ fn a_hedge_held_by_a_cooldown_records_its_wait() {
     assert_eq!(waits, [0.96]);
 }
 
+/// A hedge through a paced cooldown waits for its slot of the pace: that
+/// wait, beyond the hedge's own delay, is recorded in
+/// `retry_cooldown_wait_seconds` (`cause="pace"`) as it starts, as every
+/// wait the cooldown imposes is. At one call a second, the first attempt
+/// takes the slot at 0 and the hedge due at 50ms the one at 1s: 950ms.
+#[test]
+fn a_hedge_paced_by_a_cooldown_records_its_wait_for_the_slot() {
+    use retry_runtime::cooldown::Cooldown;
+    static HEDGE_PACED: Cooldown =
+        Cooldown::new("metrics-hedge-paced").with_pace(1, Duration::from_secs(1));
+    let policy = hedging("metrics_hedge_paced").with_cooldown(&HEDGE_PACED);
+    let started = Cell::new(0);
+    let (rec, out) = record(|| {
+        block_on(async {
+            policy
+                .retry(|| {
+                    let n = started.get() + 1;
+                    started.set(n);
+                    async move {
+                        // the first attempt hangs, the hedge answers at once
+                        if n == 1 {
+                            sleep(Duration::from_secs(5)).await;
+                        }
+                        Ok::<_, io::Error>(n)
+                    }
+                })
+                .hedged()
+                .await
+        })
+    });
+    assert_eq!(out.unwrap(), 2);
+    let paced = [("cooldown", "metrics-hedge-paced"), ("cause", "pace")];
+    let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &paced);
+    assert_eq!(waits, [0.95]);
+}
+
 /// `retry_throttle_rejections_total` counts a hedge the throttle refused
 /// (no attempt starts: nothing sent) beside the calls and retries it
 /// rejects: its HELP and its row of the table say so. The first attempt,
