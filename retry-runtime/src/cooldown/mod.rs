@@ -505,9 +505,10 @@ impl Cooldown {
     }
 
     /// A first attempt's wait (a run of `operation`'s): the pace's `slot`
-    /// if it has one (taken), else the hold's time `left`; recorded
-    /// (`retry_cooldown_wait_seconds`, see
-    /// [`record_imposed`](Self::record_imposed)) and logged unless none.
+    /// if it has one (taken), else the hold's time `left`; each of its
+    /// [`parts`](Self::parts) recorded (`retry_cooldown_wait_seconds`) and
+    /// logged ([`waits_first`](Self::waits_first)) unless none.
+    #[inline(always)]
     fn imposed(
         &self,
         operation: &'static str,
@@ -518,8 +519,22 @@ impl Cooldown {
         if wait.is_zero() {
             return None;
         }
-        self.record_imposed(Duration::ZERO, left, wait, Some(operation));
+        self.waits_first_parts(operation, left, wait);
         Some(wait)
+    }
+
+    /// A first attempt's `wait` (a hold with `left` to go, then the
+    /// pace's slot): each of its [`parts`](Self::parts) recorded and
+    /// logged. Out of line, so that a call that does not wait carries
+    /// none of it.
+    #[cold]
+    #[inline(never)]
+    fn waits_first_parts(&self, operation: &'static str, left: Duration, wait: Duration) {
+        for (cause, part) in Self::parts(Duration::ZERO, left, wait) {
+            if !part.is_zero() {
+                self.waits_first(Some(operation), cause, part);
+            }
+        }
     }
 
     /// A call's wait of `wait` through it before its first attempt, the
@@ -537,32 +552,38 @@ impl Cooldown {
         crate::log::cooldown_waits(operation, self.name, cause, wait);
     }
 
-    /// Record the wait this cooldown imposes on one whose own wait (its
-    /// backoff or the server's; zero for a first attempt) was `own`, made
-    /// `wait` by a hold with `left` to go and the pace's slot: the hold's
-    /// part (beyond `own`, up to the hold's end, or the call's point in
-    /// the spread after it: `left` includes it) as `hold`, the pace's
-    /// (beyond both) as `pace`. Each cause its own part: a call held 30 s
-    /// then paced 100 ms waited 30 s for the hold, not 30.1 s for the pace.
-    /// `first`: a first attempt's, of that operation, each part logged as
-    /// well ([`waits_first`](Self::waits_first)); `None`: a retry's, whose
-    /// own line says it was lengthened (`wait_source="cooldown"`).
-    fn record_imposed(
-        &self,
-        own: Duration,
-        left: Duration,
-        wait: Duration,
-        first: Option<&'static str>,
-    ) {
-        let held = left.min(wait).saturating_sub(own);
-        let paced = wait.saturating_sub(own.max(left));
-        for (cause, part) in [(CooldownCause::Hold, held), (CooldownCause::Pace, paced)] {
-            if part.is_zero() {
-                continue;
-            }
-            match first {
-                Some(operation) => self.waits_first(Some(operation), cause, part),
-                None => metrics::cooldown_waits(self.name, cause, part),
+    /// The parts of the wait this cooldown imposes on one whose own wait
+    /// (its backoff or the server's; zero for a first attempt) was `own`,
+    /// made `wait` by a hold with `left` to go and the pace's slot: the
+    /// hold's part (beyond `own`, up to the hold's end, or the call's
+    /// point in the spread after it: `left` includes it) as `hold`, the
+    /// pace's (beyond both) as `pace`. Each cause its own part: a call
+    /// held 30 s then paced 100 ms waited 30 s for the hold, not 30.1 s
+    /// for the pace.
+    #[inline(always)]
+    fn parts(own: Duration, left: Duration, wait: Duration) -> [(CooldownCause, Duration); 2] {
+        [
+            (CooldownCause::Hold, left.min(wait).saturating_sub(own)),
+            (CooldownCause::Pace, wait.saturating_sub(own.max(left))),
+        ]
+    }
+
+    /// Record a retry's wait ([`parts`](Self::parts); its own line says it
+    /// was lengthened, `wait_source="cooldown"`). Metrics only, and
+    /// nothing at all without them: [`Imposed::record`] runs it on every
+    /// retry a cooldown decided (a log line here, and the parts worked
+    /// out whether or not metrics are on, cost a retry through a cooldown
+    /// never held 84 instructions).
+    #[inline(always)]
+    fn record_imposed(&self, own: Duration, left: Duration, wait: Duration) {
+        // (asked first: the parts' arithmetic, which can panic in
+        // `Duration`'s eyes, is otherwise kept without the metrics too)
+        if !metrics::on() {
+            return;
+        }
+        for (cause, part) in Self::parts(own, left, wait) {
+            if !part.is_zero() {
+                metrics::cooldown_waits(self.name, cause, part);
             }
         }
     }
@@ -708,8 +729,7 @@ impl Imposed {
     #[cold]
     #[inline(never)]
     pub(crate) fn record(self, wait: Duration) {
-        self.cooldown
-            .record_imposed(self.own, self.left, wait, None);
+        self.cooldown.record_imposed(self.own, self.left, wait);
     }
 }
 

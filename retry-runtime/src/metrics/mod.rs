@@ -533,7 +533,7 @@ pub fn enabled() -> bool {
 /// The metrics are on: the feature, and [`enable`] called.
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[cfg_attr(debug_assertions, inline)]
-fn on() -> bool {
+pub(crate) fn on() -> bool {
     #[cfg(feature = "metrics")]
     return recorder::ENABLED.load(core::sync::atomic::Ordering::Relaxed);
     #[cfg(not(feature = "metrics"))]
