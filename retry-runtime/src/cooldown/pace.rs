@@ -214,17 +214,21 @@ impl Pace {
         if !fits(wait) {
             return None;
         }
-        // asked for past the frontier, with a free slot before it:
+        // asked for at or past the frontier, with a free slot before it:
         // reserved apart (a call moved past the frontier by the
         // reservations it skipped has none before it: it moves the
         // frontier, else each call after a reservation off the frontier's
         // grid would take a reservation of its own, until none is left)
+        // (one slot past it has a whole free slot before it too: a tie a
+        // paused clock and a fixed backoff meet)
         let frontier = slots.due.max(now).saturating_add(interval);
-        if asked > frontier {
+        if asked >= frontier {
             if let Some(free) = slots.ahead.iter_mut().find(|r| **r == 0) {
                 *free = go;
                 return Some(wait);
             }
+        }
+        if asked > frontier {
             // No room apart: in the overflow run if it is the run's next
             // slot or the one before it (`go` is never in it), the
             // frontier left where it is. A slot away from the run is
@@ -352,6 +356,22 @@ mod tests {
         // skipped
         let next: Vec<_> = (0..4).map(|_| take(&pace, 1_000)).collect();
         assert_eq!(next, [ms(200), ms(300), ms(400), ms(600)]);
+    }
+
+    /// A retry asking for exactly one slot past the frontier (a paused
+    /// clock and a fixed backoff meet such ties) leaves the slot before
+    /// it to other calls, as one asking for later does: it was taken for
+    /// the frontier, moved past it, and the slot went unused.
+    #[test]
+    fn a_retry_one_slot_past_the_frontier_leaves_the_slot_before_it() {
+        let pace = Pace::new(10, Duration::from_secs(1), 1);
+        assert_eq!(take(&pace, 1_000), ms(0));
+        assert_eq!(
+            pace.take(1_000 * MS, 200 * MS, &mut |_| true),
+            Some(ms(200))
+        );
+        let next: Vec<_> = (0..3).map(|_| take(&pace, 1_000)).collect();
+        assert_eq!(next, [ms(100), ms(300), ms(400)]);
     }
 
     /// A reservation off the frontier's grid (a jittered backoff's slot)
