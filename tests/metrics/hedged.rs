@@ -279,6 +279,25 @@ fn a_hedged_call_inside_another_records_what_it_made() {
     assert!(rec.histogram(retry_runtime::metrics::WAIT, &op).is_empty());
 }
 
+/// A hedged call of `policy` whose first attempt hangs for 5s and whose
+/// hedge answers at once: the number of the attempt that answered.
+async fn first_hangs_the_hedge_answers(policy: &Policy<RetryOn>) -> Result<u32, io::Error> {
+    let started = Cell::new(0);
+    policy
+        .retry(|| {
+            let n = started.get() + 1;
+            started.set(n);
+            async move {
+                if n == 1 {
+                    sleep(Duration::from_secs(5)).await;
+                }
+                Ok::<_, io::Error>(n)
+            }
+        })
+        .hedged()
+        .await
+}
+
 /// A hold begun while a hedged run's first attempt runs (another call's
 /// 429) holds its hedge back until the hold's end: a wait the cooldown
 /// imposes, recorded in `retry_cooldown_wait_seconds` as it starts, as
@@ -290,27 +309,13 @@ fn a_hedge_held_by_a_cooldown_records_its_wait() {
     use retry_runtime::cooldown::Cooldown;
     static HEDGE_HELD: Cooldown = Cooldown::new("metrics-hedge-held");
     let policy = hedging("metrics_hedge_held").with_cooldown(&HEDGE_HELD);
-    let started = Cell::new(0);
     let (rec, out) = record(|| {
         block_on(async {
             tokio::spawn(async {
                 sleep(ms(10)).await;
                 HEDGE_HELD.hold_for(Duration::from_secs(1));
             });
-            policy
-                .retry(|| {
-                    let n = started.get() + 1;
-                    started.set(n);
-                    async move {
-                        // the first attempt hangs, the hedge answers at once
-                        if n == 1 {
-                            sleep(Duration::from_secs(5)).await;
-                        }
-                        Ok::<_, io::Error>(n)
-                    }
-                })
-                .hedged()
-                .await
+            first_hangs_the_hedge_answers(&policy).await
         })
     });
     assert_eq!(out.unwrap(), 2);
@@ -330,25 +335,7 @@ fn a_hedge_paced_by_a_cooldown_records_its_wait_for_the_slot() {
     static HEDGE_PACED: Cooldown =
         Cooldown::new("metrics-hedge-paced").with_pace(1, Duration::from_secs(1));
     let policy = hedging("metrics_hedge_paced").with_cooldown(&HEDGE_PACED);
-    let started = Cell::new(0);
-    let (rec, out) = record(|| {
-        block_on(async {
-            policy
-                .retry(|| {
-                    let n = started.get() + 1;
-                    started.set(n);
-                    async move {
-                        // the first attempt hangs, the hedge answers at once
-                        if n == 1 {
-                            sleep(Duration::from_secs(5)).await;
-                        }
-                        Ok::<_, io::Error>(n)
-                    }
-                })
-                .hedged()
-                .await
-        })
-    });
+    let (rec, out) = record(|| block_on(async { first_hangs_the_hedge_answers(&policy).await }));
     assert_eq!(out.unwrap(), 2);
     let paced = [("cooldown", "metrics-hedge-paced"), ("cause", "pace")];
     let waits = rec.histogram(retry_runtime::metrics::COOLDOWN_WAIT, &paced);

@@ -316,6 +316,18 @@ mod tests {
         pace.take(now_ms * MS, 0, &mut |_| true).unwrap()
     }
 
+    /// Every slot of the room apart reserved, at 1s, 2s, .. from 0 (each
+    /// asked for, each taken where asked).
+    fn fill_the_room_apart(pace: &Pace) {
+        for n in 0..AHEAD as u64 {
+            let after = (n + 1) * 1_000 * MS;
+            assert_eq!(
+                pace.take(0, after, &mut |_| true),
+                Some(Duration::from_nanos(after))
+            );
+        }
+    }
+
     #[test]
     fn calls_at_once_are_spaced_by_the_interval() {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
@@ -426,13 +438,7 @@ mod tests {
     #[test]
     fn past_the_reservations_room_slots_go_to_the_overflow_run() {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
-        for n in 0..AHEAD as u64 {
-            let after = (n + 1) * 1_000 * MS;
-            assert_eq!(
-                pace.take(0, after, &mut |_| true),
-                Some(Duration::from_nanos(after))
-            );
-        }
+        fill_the_room_apart(&pace);
         // no room: the overflow run, three retries asking for 100s
         let far: Vec<_> = (0..3)
             .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
@@ -469,13 +475,7 @@ mod tests {
     /// overflow run of three retries' slots at 100s, 100.1s and 100.2s.
     fn with_a_run_of_three() -> Pace {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
-        for n in 0..AHEAD as u64 {
-            let after = (n + 1) * 1_000 * MS;
-            assert_eq!(
-                pace.take(0, after, &mut |_| true),
-                Some(Duration::from_nanos(after))
-            );
-        }
+        fill_the_room_apart(&pace);
         for n in 0..3 {
             let at = pace.take(0, 100_000 * MS, &mut |_| true);
             assert_eq!(at, Some(ms(100_000 + n * 100)));
@@ -510,13 +510,7 @@ mod tests {
     #[test]
     fn with_a_burst_the_overflow_run_a_call_reaches_counts_as_its_calls() {
         let pace = Pace::new(10, Duration::from_secs(1), 2);
-        for n in 0..AHEAD as u64 {
-            let after = (n + 1) * 1_000 * MS;
-            assert_eq!(
-                pace.take(0, after, &mut |_| true),
-                Some(Duration::from_nanos(after))
-            );
-        }
+        fill_the_room_apart(&pace);
         let far: Vec<_> = (0..3)
             .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
             .collect();
