@@ -2371,3 +2371,32 @@ async fn a_storm_of_429s_is_one_info_line() {
     assert_eq!(info.len(), 3, "{:#?}", logs.lines());
     assert!(info[2].contains("hold for 1s"), "{info:?}");
 }
+
+/// A hold that makes the time left exactly double is news, at INFO: the
+/// log table's "its time left at least doubles" (10 s left, then a 429
+/// asking 20 s at the same instant); one that makes it a nanosecond less
+/// than double is not (DEBUG).
+#[tokio::test(start_paused = true)]
+async fn a_hold_that_just_doubles_the_time_left_is_news() {
+    static DOUBLED: Cooldown = Cooldown::new("doubled");
+    let logs = testkit::capture::capture();
+    let line = "cooldown doubled: calls through it hold for";
+    DOUBLED.hold_for(10 * S);
+    DOUBLED.hold_for(20 * S);
+    let info = logs.matching(Level::INFO, line);
+    assert_eq!(info.len(), 2, "{:#?}", logs.lines());
+    assert!(info[1].contains("hold for 20s"), "{info:?}");
+    DOUBLED.hold_for(40 * S - Duration::from_nanos(1));
+    assert_eq!(
+        logs.matching(Level::INFO, line).len(),
+        2,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(
+        logs.matching(Level::DEBUG, line).len(),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+}
