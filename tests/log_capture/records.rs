@@ -214,17 +214,26 @@ fn a_value_that_logs_as_it_is_shown_keeps_its_line_s_record() {
     assert_eq!(outer.field("v"), Some("outer value"));
 }
 
-/// A `log` record that reached `tracing` (as tracing-log's bridge makes
-/// it: an event named `log event`, target `log`, the record's own target
-/// in a `log.target` field): its record's target is the one its line
-/// shows, and it keeps the bridge's fields where the line does. (This
-/// workspace's tracing-subscriber is built without its `tracing-log`
-/// feature: the text writes such a record under `log`, with its
-/// `log.target` field; retry-runtime's unit tests check the other way.)
+/// A `log` record bridged to `tracing` (tracing-log's `LogTracer`, which
+/// a subscriber's `.init()` installs): its record's target is the one its
+/// line shows, and it keeps the bridge's fields where the line does,
+/// whether or not tracing-subscriber has its `tracing-log` feature (the
+/// text writes the record under its own target, without them, when it
+/// has; under `log`, with a `log.target` field, when not: a
+/// `--workspace --all-features` build turns it on, this package's own
+/// does not). (An event of the user's made to look like one, named `log
+/// event`, is not the bridge's: the text format keeps its target `log`.)
 #[test]
 fn a_log_record_s_target_is_the_one_its_line_shows() {
+    use tracing_log::log::{self, Log as _};
     let logs = testing::capture_logs().unwrap();
-    tracing::event!(name: "log event", target: "log", Level::WARN, log.target = "db::pool", "slow");
+    tracing_log::LogTracer::new().log(
+        &log::Record::builder()
+            .level(log::Level::Warn)
+            .target("db::pool")
+            .args(format_args!("slow"))
+            .build(),
+    );
     let line = &logs.lines()[0];
     let records = logs.records();
     let record = &records[0];
