@@ -263,19 +263,25 @@ async fn every_form_tells_the_hook_of_its_runs_hold_and_hold_for_tells_none() {
     );
 }
 
+/// `cooldown` held for 100ms by a thread whose clock (paused) runs an
+/// hour ahead of this one's.
+fn hold_from_an_hour_ahead(cooldown: &'static Cooldown) {
+    std::thread::spawn(move || {
+        let _paused = retry_runtime::testing::pause();
+        retry_runtime::sleep::sleep_sync(3600 * S);
+        cooldown.hold_for(Duration::from_millis(100));
+    })
+    .join()
+    .unwrap();
+}
+
 /// A hold set by a thread whose clock runs an hour ahead (a test's
 /// virtual time) is waited once on another thread's clock, bounded by the
 /// longest hold asked: `ready_sync` waited 100ms at a time for the hour.
 #[test]
 fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
     static AHEAD: Cooldown = Cooldown::new("ahead");
-    std::thread::spawn(|| {
-        let _paused = retry_runtime::testing::pause();
-        retry_runtime::sleep::sleep_sync(3600 * S);
-        AHEAD.hold_for(Duration::from_millis(100));
-    })
-    .join()
-    .unwrap();
+    hold_from_an_hour_ahead(&AHEAD);
     let (done, waited) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         AHEAD.ready_sync();
@@ -293,13 +299,7 @@ fn a_hold_from_a_thread_an_hour_ahead_is_waited_once() {
 #[test]
 fn a_hold_from_a_thread_an_hour_ahead_holds_a_first_attempt_once() {
     static AHEAD_FIRST: Cooldown = Cooldown::new("ahead-first");
-    std::thread::spawn(|| {
-        let _paused = retry_runtime::testing::pause();
-        retry_runtime::sleep::sleep_sync(3600 * S);
-        AHEAD_FIRST.hold_for(Duration::from_millis(100));
-    })
-    .join()
-    .unwrap();
+    hold_from_an_hour_ahead(&AHEAD_FIRST);
     let paused = retry_runtime::testing::pause();
     let policy = presets::API.with_cooldown(&AHEAD_FIRST);
     let r = policy.retry(|| Ok::<_, ApiError>(())).call();

@@ -328,6 +328,15 @@ mod tests {
         }
     }
 
+    /// With no room apart: three retries asking for 100s go to the
+    /// overflow run, paced among themselves.
+    fn overflow_three_at_100s(pace: &Pace) {
+        let far: Vec<_> = (0..3)
+            .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
+            .collect();
+        assert_eq!(far, [ms(100_000), ms(100_100), ms(100_200)]);
+    }
+
     #[test]
     fn calls_at_once_are_spaced_by_the_interval() {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
@@ -440,10 +449,7 @@ mod tests {
         let pace = Pace::new(10, Duration::from_secs(1), 1);
         fill_the_room_apart(&pace);
         // no room: the overflow run, three retries asking for 100s
-        let far: Vec<_> = (0..3)
-            .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
-            .collect();
-        assert_eq!(far, [ms(100_000), ms(100_100), ms(100_200)]);
+        overflow_three_at_100s(&pace);
         // the next call goes at once, not behind them
         assert_eq!(take(&pace, 0), ms(0));
         assert_eq!(take(&pace, 0), ms(100));
@@ -511,10 +517,7 @@ mod tests {
     fn with_a_burst_the_overflow_run_a_call_reaches_counts_as_its_calls() {
         let pace = Pace::new(10, Duration::from_secs(1), 2);
         fill_the_room_apart(&pace);
-        let far: Vec<_> = (0..3)
-            .map(|_| pace.take(0, 100_000 * MS, &mut |_| true).unwrap())
-            .collect();
-        assert_eq!(far, [ms(100_000), ms(100_100), ms(100_200)]);
+        overflow_three_at_100s(&pace);
         // at 100.05s: the run's three at 100s, 100.1s and 100.2s are calls
         // before it; it goes with the last of them (the burst's second)
         let next: Vec<_> = (0..2).map(|_| take(&pace, 100_050)).collect();
