@@ -2322,6 +2322,12 @@ fn a_held_sync_first_attempt_logs_its_wait() {
     assert!((1_000..=2_000).contains(&ms), "{ms}");
 }
 
+/// `logs` has `n` hold lines (`line`, the start of a cooldown's "calls
+/// through it hold for") at `level`.
+fn assert_hold_lines(logs: &testkit::capture::Captured, level: Level, line: &str, n: usize) {
+    assert_eq!(logs.matching(level, line).len(), n, "{:#?}", logs.lines());
+}
+
 /// A storm of 429s that ask one wait is one hold, and writes one INFO
 /// line, as it starts: each later 429 of it (40 calls in flight answered
 /// a millisecond apart, here through `decide` as a run decides, or as
@@ -2343,27 +2349,12 @@ async fn a_storm_of_429s_is_one_info_line() {
         }
         tokio::time::advance(Duration::from_millis(1)).await;
     }
-    assert_eq!(
-        logs.matching(Level::INFO, line).len(),
-        1,
-        "{:#?}",
-        logs.lines()
-    );
-    assert_eq!(
-        logs.matching(Level::DEBUG, line).len(),
-        39,
-        "{:#?}",
-        logs.lines()
-    );
+    assert_hold_lines(&logs, Level::INFO, line, 1);
+    assert_hold_lines(&logs, Level::DEBUG, line, 39);
     // about 25 s left: 60 s is news, 61 s a moment later is not
     STORM.hold_for(60 * S);
     STORM.hold_for(61 * S);
-    assert_eq!(
-        logs.matching(Level::INFO, line).len(),
-        2,
-        "{:#?}",
-        logs.lines()
-    );
+    assert_hold_lines(&logs, Level::INFO, line, 2);
     // a hold after it ended
     tokio::time::advance(61 * S).await;
     STORM.hold_for(S);
@@ -2387,16 +2378,6 @@ async fn a_hold_that_just_doubles_the_time_left_is_news() {
     assert_eq!(info.len(), 2, "{:#?}", logs.lines());
     assert!(info[1].contains("hold for 20s"), "{info:?}");
     DOUBLED.hold_for(40 * S - Duration::from_nanos(1));
-    assert_eq!(
-        logs.matching(Level::INFO, line).len(),
-        2,
-        "{:#?}",
-        logs.lines()
-    );
-    assert_eq!(
-        logs.matching(Level::DEBUG, line).len(),
-        1,
-        "{:#?}",
-        logs.lines()
-    );
+    assert_hold_lines(&logs, Level::INFO, line, 2);
+    assert_hold_lines(&logs, Level::DEBUG, line, 1);
 }
