@@ -711,6 +711,31 @@ mod tests {
         assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
     }
 
+    /// A cooldown (a 429's hold shared by every call, a pace) has no key
+    /// of its own, as `circuit` and `budget` have: it goes on the policy,
+    /// and the names a user reaches for say so (a smol user's walk-through
+    /// wrote `cooldown = PARTNER` and was shown every key but the way).
+    #[test]
+    fn a_cooldown_is_told_it_goes_on_the_policy() {
+        let (args, errors) = parse(quote!(
+            cooldown = PARTNER,
+            pace = PARTNER,
+            rate_limit = PARTNER
+        ));
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        for (error, name) in errors.iter().zip(["cooldown", "pace", "rate_limit"]) {
+            assert!(
+                error.starts_with(&format!("unknown argument `{name}`; a cooldown")),
+                "{error}"
+            );
+            assert!(
+                error.contains("`policy = presets::API.with_cooldown(&PARTNER)`"),
+                "{error}"
+            );
+        }
+        assert!(Key::ALL.iter().all(|key| !args.unread(*key)));
+    }
+
     /// tenacity's names for a retried result, its hooks, `wait_chain`,
     /// `stop_never`, `exp_base`, `max` and `sleep`: each is told what to
     /// write (without these, `retry_if_result` was guessed `retry_if`, whose

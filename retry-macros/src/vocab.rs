@@ -252,6 +252,11 @@ const PEER_NAMES: &[(&[&str], Option<Key>, &str)] = &[
         "the timer is `sleeper = ..`: by default an async `#[retry]` sleeps, and runs its `timeout`, on the `DefaultSleeper` (the timer of the first enabled feature among `tokio`, `smol` and `futures-timer`; tokio's needs a tokio runtime); another runtime's is `sleeper = SmolSleeper`, `sleeper = |wait| my_runtime::sleep(wait)` (a `retry_runtime::Sleeper`)",
     ),
     (
+        &["cooldown", "pace", "rate_limit", "rate_limiter", "hold"],
+        None,
+        "a cooldown (a 429's hold that every call of the partner waits out, a pace) has no key: it goes on the policy, `policy = presets::API.with_cooldown(&PARTNER)` (a `static retry_runtime::cooldown::Cooldown`; any `Policy` of yours takes `.with_cooldown(..)`)",
+    ),
+    (
         &["reraise"],
         None,
         "nothing to write: the last error is returned as it is, the default (tenacity's `reraise=True`)",
