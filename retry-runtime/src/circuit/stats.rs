@@ -99,7 +99,16 @@ pub struct CircuitStats {
     pub probes_succeeded: u32,
     /// Calls let through, ever (probes included).
     pub permitted: u64,
-    /// Calls rejected, ever.
+    /// Calls rejected, ever: attempts asked for while the breaker let
+    /// none through (a `try_acquire` answered `Err`, the calls of
+    /// `StopReason::CircuitOpen` with no attempt made). A run whose retry
+    /// finds the breaker not closed stops without asking (it returns its
+    /// last attempt's error, `StopReason::CircuitOpen` after its attempts)
+    /// and is not counted here: 20 runs that all end on a breaker that
+    /// opened under them may count 2. Count runs by how they ended
+    /// ([`RetryError::reason`](crate::RetryError::reason), or the metric
+    /// `retry_calls_total`'s outcomes `circuit_open` and
+    /// `not_attempted_circuit_open`).
     pub rejected: u64,
     /// Successes recorded, ever.
     pub successes: u64,
