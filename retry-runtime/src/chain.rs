@@ -388,6 +388,13 @@ fn known_class<A: Asking>(
     if let Some(db) = e.downcast_ref::<::sqlx::Error>() {
         return of(db);
     }
+    // reached past a wrapper whose `source()` skips the `sqlx::Error`
+    // (`#[error(transparent)]`): its `io::Error` is `Other`, and the
+    // broken connection it holds must not be read as Connect
+    #[cfg(feature = "sqlx")]
+    if let Some(unknown) = e.downcast_ref::<crate::sqlx::CommitUnknown>() {
+        return of(unknown);
+    }
     #[cfg(feature = "tokio-postgres")]
     if let Some(pg) = e.downcast_ref::<::tokio_postgres::Error>() {
         return of(pg);

@@ -5,7 +5,10 @@
 //! The classic database retry: a `SERIALIZABLE` transaction that fails with
 //! 40001 (or a deadlock, 40P01) is [`ErrorKind::Interrupted`], which the `db`
 //! preset retries, so the whole transaction, written as one function, runs
-//! again from its start:
+//! again from its start. It ends with [`commit(tx)`](commit), not
+//! `tx.commit()`: a COMMIT whose answer was lost (the connection broke
+//! after the server got it) is then an error `db` returns instead of
+//! running the transfer a second time:
 //!
 //! ```no_run
 //! use retry_runtime::retry;
@@ -18,23 +21,76 @@
 //!         .bind(cents).bind(from).execute(&mut *tx).await?;
 //!     sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
 //!         .bind(cents).bind(to).execute(&mut *tx).await?;
-//!     tx.commit().await // a 40001 here re-runs the whole function
+//!     // a 40001 here re-runs the whole function; a lost answer does not
+//!     retry_runtime::sqlx::commit(tx).await
 //! }
 //! ```
 //!
-//! **When the COMMIT's outcome is unknown.** A retried transaction runs
-//! again only when it is known not to have committed, as far as the error
-//! says: 08007 transaction_resolution_unknown (and 40003
-//! statement_completion_unknown) are [`ErrorKind::Unknown`], which the `db`
-//! preset does not retry, since running the transaction again could apply
-//! it twice. But a connection that breaks while `COMMIT` is on its way
-//! reports an `Io` error, [`ErrorKind::Connect`], retried like any broken
-//! connection: `sqlx` does not say at which statement it broke, and the
-//! server may have committed before it did. So a transaction that a policy
-//! retries must be idempotent: one that cannot apply twice (an idempotency
-//! key under a unique constraint, `INSERT ... ON CONFLICT DO NOTHING`, a
-//! check at its start for what it would write), or whose `commit()` error
-//! you classify yourself as not to be retried.
+//! **When the COMMIT's outcome is unknown.** The server may have committed
+//! when the connection breaks while `COMMIT` is on its way or its answer
+//! is: `tx.commit()` then reports an `Io` error (or `Tls`, `Protocol`,
+//! `WorkerCrashed`), [`ErrorKind::Connect`] like any broken connection,
+//! and a policy that retries `Connect` (`db` does) runs the transaction
+//! again: a transfer applied twice, and `Ok` returned. [`commit`] turns
+//! those errors into one that says so ([`CommitUnknown`]), of kind
+//! [`ErrorKind::Unknown`]: `db` returns it after that attempt, as it does
+//! PostgreSQL's own 08007 transaction_resolution_unknown and 40003
+//! statement_completion_unknown; the `job` preset reschedules `Unknown`
+//! (a job runs at least once). An error the server answered the COMMIT
+//! with (a 40001 under `SERIALIZABLE`: rolled back) is kept as it is, and
+//! retried. (`jobs-demo/tests/transactions/lost_commit.rs` cuts the
+//! connection after COMMIT reaches a real PostgreSQL: with `commit(tx)`
+//! one attempt and the transfer applied once; with `tx.commit()` two
+//! attempts, applied twice.)
+//!
+//! The caller of such an error must find out what happened: the one
+//! safe way to retry a write after an unknown COMMIT is to make it
+//! idempotent, so that a second run sees the first one's work. For money,
+//! an idempotency key: made once per transfer, before the retried call,
+//! stored in the same transaction under a unique constraint; a run that
+//! finds it already there returns at once. A retry after an unknown COMMIT
+//! is then safe, so this function can also be retried by `job`, or by a
+//! caller that asked [`CommitUnknown::find`]:
+//!
+//! ```no_run
+//! use retry_runtime::retry;
+//!
+//! // CREATE TABLE transfers (key TEXT PRIMARY KEY);
+//! // Ok(false): an earlier run had applied it (its COMMIT's answer lost)
+//! #[retry(preset = "db")]
+//! async fn transfer_once(
+//!     pool: &sqlx::PgPool,
+//!     key: &str, // made once per transfer (a UUID, the request's id), not per attempt
+//!     from: i64,
+//!     to: i64,
+//!     cents: i64,
+//! ) -> Result<bool, sqlx::Error> {
+//!     let mut tx = pool.begin().await?;
+//!     let new = sqlx::query("INSERT INTO transfers (key) VALUES ($1) ON CONFLICT (key) DO NOTHING")
+//!         .bind(key).execute(&mut *tx).await?
+//!         .rows_affected() == 1;
+//!     if !new {
+//!         return Ok(false); // the transaction rolls back when `tx` drops
+//!     }
+//!     sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
+//!         .bind(cents).bind(from).execute(&mut *tx).await?;
+//!     sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
+//!         .bind(cents).bind(to).execute(&mut *tx).await?;
+//!     retry_runtime::sqlx::commit(tx).await?;
+//!     Ok(true)
+//! }
+//!
+//! # async fn caller(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
+//! let key = "transfer-7f3a"; // the request's
+//! match transfer_once(pool, key, 1, 2, 500).await {
+//!     // the key makes a second run safe: it applies the transfer or finds it
+//!     Err(e) if retry_runtime::sqlx::CommitUnknown::find(&e).is_some() => {
+//!         transfer_once(pool, key, 1, 2, 500).await
+//!     }
+//!     other => other,
+//! }
+//! # }
+//! ```
 //!
 //! This module depends on `sqlx` without any driver feature: the
 //! classification reads only what every driver reports
@@ -43,9 +99,164 @@
 //!
 //! [`DatabaseError::code`]: ::sqlx::error::DatabaseError::code
 
+use std::error::Error as StdError;
+use std::fmt;
+
 use ::sqlx::error::DatabaseError;
 
 use crate::classify::{Classify, ErrorKind, classify_sqlite, classify_sqlstate};
+
+/// Commits `tx`, as `tx.commit()` does; but when the COMMIT fails in a way
+/// that leaves its outcome unknown, the error says so, and is of kind
+/// [`ErrorKind::Unknown`], which the `db` preset does not retry.
+///
+/// The outcome is unknown when the connection broke: `Io`, `Tls`,
+/// `Protocol` or `WorkerCrashed` (the server may have committed before it
+/// broke, or its answer may have been lost). That error comes back as
+/// `sqlx::Error::Io` holding a [`CommitUnknown`], which holds the original
+/// error: its message reads "error communicating with database: the
+/// COMMIT's outcome is unknown (the transaction may have committed): "
+/// followed by the original's, which is its [`source`](StdError::source)
+/// too. Any other error is returned as it is: a `Database` error is the
+/// server's answer to the COMMIT (a 40001 under `SERIALIZABLE`, rolled
+/// back: Interrupted, retried).
+///
+/// Generic over the database (`PgPool::begin`, `SqlitePool::begin`,
+/// `conn.begin()` all hand out a `Transaction<'_, DB>`). The module's
+/// documentation shows it in a retried transfer, with the idempotency key
+/// that makes a retry after an unknown COMMIT safe.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqlx::Error> {
+/// use sqlx::{Connection, SqliteConnection};
+///
+/// let mut db = SqliteConnection::connect("sqlite::memory:").await?;
+/// sqlx::query("CREATE TABLE t (k TEXT)").execute(&mut db).await?;
+/// let mut tx = db.begin().await?;
+/// sqlx::query("INSERT INTO t VALUES ('a')").execute(&mut *tx).await?;
+/// retry_runtime::sqlx::commit(tx).await?;
+/// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut db).await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// ```
+pub async fn commit<DB: ::sqlx::Database>(
+    tx: ::sqlx::Transaction<'_, DB>,
+) -> Result<(), ::sqlx::Error> {
+    tx.commit().await.map_err(CommitUnknown::wrap)
+}
+
+/// What [`commit`] returns when the COMMIT's outcome is unknown, inside a
+/// `sqlx::Error::Io`: the original error (a broken connection), and a
+/// message that says the transaction may have committed. [`Classify`]
+/// reads it as [`ErrorKind::Unknown`], as the `sqlx::Error` around it, in
+/// a box or an `anyhow::Error` too.
+///
+/// [`CommitUnknown::find`] tells a caller that must find out what happened
+/// (look the transaction's effect up, or run it again if it is idempotent)
+/// that this is such an error.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind, sqlx::CommitUnknown};
+/// use std::io;
+///
+/// // the error of a COMMIT whose connection was reset, as `commit` returns it
+/// let reset = sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+/// assert_eq!(reset.kind(), ErrorKind::Connect); // retried by `db`
+/// let e = CommitUnknown::wrap(reset);
+/// assert_eq!(e.kind(), ErrorKind::Unknown); // returned by `db`
+/// let unknown = CommitUnknown::find(&e).unwrap();
+/// assert!(matches!(unknown.error(), sqlx::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionReset));
+/// assert!(e.to_string().contains("the COMMIT's outcome is unknown"));
+///
+/// // the server's answer to the COMMIT: known, kept as it is
+/// let closed = CommitUnknown::wrap(sqlx::Error::PoolClosed);
+/// assert!(CommitUnknown::find(&closed).is_none());
+/// ```
+#[derive(Debug)]
+pub struct CommitUnknown {
+    error: ::sqlx::Error,
+}
+
+impl CommitUnknown {
+    /// The error [`commit`] returns for a COMMIT that failed with `error`:
+    /// wrapped (`sqlx::Error::Io` holding a `CommitUnknown`) when it leaves
+    /// the outcome unknown (`Io`, `Tls`, `Protocol`, `WorkerCrashed`),
+    /// `error` itself otherwise. For a COMMIT sent another way
+    /// (`sqlx::query("COMMIT")` on a connection you manage).
+    ///
+    /// ```
+    /// use retry_runtime::sqlx::CommitUnknown;
+    /// let lost = CommitUnknown::wrap(sqlx::Error::WorkerCrashed);
+    /// assert!(CommitUnknown::find(&lost).is_some());
+    /// assert!(CommitUnknown::find(&CommitUnknown::wrap(sqlx::Error::RowNotFound)).is_none());
+    /// ```
+    pub fn wrap(error: ::sqlx::Error) -> ::sqlx::Error {
+        use ::sqlx::Error as E;
+        match error {
+            E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed => {
+                E::Io(std::io::Error::other(CommitUnknown { error }))
+            }
+            other => other,
+        }
+    }
+
+    /// The `CommitUnknown` in `error`, if it is one [`commit`] returned.
+    ///
+    /// ```
+    /// use retry_runtime::sqlx::CommitUnknown;
+    /// let lost = CommitUnknown::wrap(sqlx::Error::Protocol("unexpected message".into()));
+    /// assert!(CommitUnknown::find(&lost).is_some());
+    /// assert!(CommitUnknown::find(&sqlx::Error::Protocol("unexpected message".into())).is_none());
+    /// ```
+    pub fn find(error: &::sqlx::Error) -> Option<&CommitUnknown> {
+        match error {
+            ::sqlx::Error::Io(io) => io.get_ref()?.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// The error the COMMIT failed with (a broken connection).
+    ///
+    /// ```
+    /// use retry_runtime::sqlx::CommitUnknown;
+    /// let lost = CommitUnknown::wrap(sqlx::Error::WorkerCrashed);
+    /// let original = CommitUnknown::find(&lost).unwrap().error();
+    /// assert!(matches!(original, sqlx::Error::WorkerCrashed));
+    /// ```
+    pub fn error(&self) -> &::sqlx::Error {
+        &self.error
+    }
+}
+
+impl fmt::Display for CommitUnknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the COMMIT's outcome is unknown (the transaction may have committed): {}",
+            self.error
+        )
+    }
+}
+
+impl StdError for CommitUnknown {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Always [`ErrorKind::Unknown`]: the transaction may have committed, so
+/// running it again may apply it twice.
+///
+/// ```
+/// use retry_runtime::{Classify, ErrorKind, sqlx::CommitUnknown};
+/// let lost = CommitUnknown::wrap(sqlx::Error::WorkerCrashed);
+/// assert_eq!(CommitUnknown::find(&lost).unwrap().kind(), ErrorKind::Unknown);
+/// ```
+impl Classify for CommitUnknown {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Unknown
+    }
+}
 
 /// `sqlx::Error`, by variant; a database error by its code:
 ///
@@ -55,6 +266,7 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite, classify_sqlstate};
 /// | `Database` with a numeric SQLite result code | [`classify_sqlite`]: `BUSY`, `LOCKED` → Interrupted |
 /// | `Database` without a code | Unknown |
 /// | `PoolTimedOut` (no connection free within `acquire_timeout`) | Timeout |
+/// | `Io` holding a [`CommitUnknown`] (from [`commit`]: the COMMIT's outcome is unknown) | Unknown |
 /// | `Io` that timed out | Timeout |
 /// | `Io` otherwise (refused, reset, closed), `Tls` | Connect |
 /// | `Configuration` (a malformed URL), `InvalidArgument`, `RowNotFound`, `TypeNotFound`, `ColumnIndexOutOfBounds`, `ColumnNotFound`, `ColumnDecode`, `Encode`, `Decode`, `PoolClosed`, `InvalidSavePointStatement` | Permanent |
@@ -88,6 +300,9 @@ impl Classify for ::sqlx::Error {
         match self {
             E::Database(db) => classify_database(db.as_ref()),
             E::PoolTimedOut => ErrorKind::Timeout,
+            E::Io(io) if io.get_ref().is_some_and(|e| e.is::<CommitUnknown>()) => {
+                ErrorKind::Unknown
+            }
             E::Io(io) => match io.kind() {
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
                 _ => ErrorKind::Connect,
@@ -271,6 +486,78 @@ mod tests {
         assert_eq!(none.kind(), ErrorKind::Unknown);
         assert_eq!(db("HY"), ErrorKind::Unknown);
         assert_eq!(db("abc"), ErrorKind::Unknown);
+    }
+
+    /// The errors of a COMMIT that leave its outcome unknown.
+    fn broken() -> Vec<::sqlx::Error> {
+        use ::sqlx::Error as E;
+        use std::io;
+        vec![
+            E::Io(io::Error::from(io::ErrorKind::ConnectionReset)),
+            E::Io(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            E::Io(io::Error::from(io::ErrorKind::TimedOut)),
+            E::Tls("decrypt error".into()),
+            E::Protocol("unexpected message".into()),
+            E::WorkerCrashed,
+        ]
+    }
+
+    #[test]
+    fn a_commit_whose_connection_broke_is_unknown_and_says_so() {
+        for original in broken() {
+            let text = original.to_string();
+            // (Io and Tls are Connect, retried by `db`, unwrapped)
+            let e = CommitUnknown::wrap(original);
+            assert_eq!(e.kind(), ErrorKind::Unknown, "{e:?}");
+            assert!(CommitUnknown::find(&e).is_some(), "{e:?}");
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "error communicating with database: the COMMIT's outcome is unknown \
+                     (the transaction may have committed): {text}"
+                )
+            );
+            // the original is in the chain, once: sqlx::Error -> its io::Error
+            // (whose source is the CommitUnknown's) -> the original
+            let io = e.source().unwrap();
+            let first = io.source().unwrap().downcast_ref::<::sqlx::Error>();
+            assert_eq!(first.map(ToString::to_string), Some(text.clone()));
+            assert_eq!(CommitUnknown::find(&e).unwrap().error().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn a_commit_whose_connection_broke_is_unknown_in_a_chain_too() {
+        use crate::classify::error_kind;
+        for original in broken() {
+            let e = CommitUnknown::wrap(original);
+            let ::sqlx::Error::Io(io) = &e else {
+                unreachable!("wrapped in Io")
+            };
+            // a wrapper whose source() skips the sqlx::Error reaches its io::Error
+            assert_eq!(error_kind(io), ErrorKind::Unknown, "{e:?}");
+            let boxed: Box<dyn StdError + Send + Sync> = Box::new(e);
+            assert_eq!(error_kind(&*boxed), ErrorKind::Unknown);
+        }
+    }
+
+    #[test]
+    fn a_commit_the_server_answered_is_kept() {
+        use ::sqlx::Error as E;
+        let conflict = CommitUnknown::wrap(E::Database(Box::new(Coded(Some("40001")))));
+        assert!(matches!(conflict, E::Database(_)));
+        assert_eq!(conflict.kind(), ErrorKind::Interrupted);
+        assert!(CommitUnknown::find(&conflict).is_none());
+        for e in [E::PoolClosed, E::PoolTimedOut, E::RowNotFound] {
+            let kind = e.kind();
+            let kept = CommitUnknown::wrap(e);
+            assert!(CommitUnknown::find(&kept).is_none());
+            assert_eq!(kept.kind(), kind);
+        }
+        // an io::Error holding something else is still a broken connection
+        let other = E::Io(std::io::Error::other("closed"));
+        assert_eq!(other.kind(), ErrorKind::Connect);
+        assert!(CommitUnknown::find(&other).is_none());
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! retried; a unique violation (23505) fails after one attempt. Then the
 //! same from 8 threads with a sync `#[retry]` function. And the errors a
 //! real server sends are classified as docs/databases.md's table says; through
-//! tokio-postgres and deadpool-postgres too (`with_tokio_postgres`).
+//! tokio-postgres and deadpool-postgres too (`with_tokio_postgres`). A
+//! COMMIT whose answer is lost is returned, not run again, when the
+//! transaction ends with `retry_runtime::sqlx::commit` (`lost_commit`).
 //!
 //! How the policy was chosen: the `db` preset's backoff (1s, 2s, 4s, 8s) is
 //! kept, but its jitter (none) and attempts (4) are not enough for 32
@@ -20,6 +22,7 @@
 //! attempt after the 4th waits up to 8s, so 12 still ends within about a
 //! minute at worst).
 
+mod lost_commit;
 mod with_tokio_postgres;
 
 use std::str::FromStr;

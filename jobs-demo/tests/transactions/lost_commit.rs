@@ -1,0 +1,310 @@
+//! A COMMIT whose answer is lost, against a real PostgreSQL: a TCP proxy
+//! between the pool and the server forwards a transaction's `COMMIT`, lets
+//! the server answer it (so the transaction is committed), and closes the
+//! client's connection instead of passing the answer on.
+//!
+//! With `tx.commit()`, sqlx reports an `Io` error (Connect), the `db`
+//! preset runs the transfer again, and it is applied twice: the fault.
+//! With `retry_runtime::sqlx::commit(tx)`, the error is `CommitUnknown`
+//! (Unknown): returned after one attempt, the transfer applied once. With
+//! the idempotency key of the module's recipe, a second call after the
+//! unknown COMMIT finds the first one's work and applies nothing.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use retry_runtime::sqlx::CommitUnknown;
+use retry_runtime::{Classify, ErrorKind, retry};
+use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A proxy to `server` on 127.0.0.1 and a port of its own. While `armed`,
+/// the first message that carries `COMMIT` disarms it, reaches the server,
+/// and the server's answer is read and dropped with the connection, so the
+/// client sees its connection end. The proxy's tasks end with the test's
+/// runtime.
+async fn proxy(server: (String, u16), armed: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = TcpStream::connect((server.0.as_str(), server.1))
+                .await
+                .unwrap();
+            tokio::spawn(relay(client, upstream, armed.clone()));
+        }
+    });
+    port
+}
+
+/// One connection through the proxy (see [`proxy`]).
+async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>) {
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let cut = Arc::new(AtomicBool::new(false));
+    let down = tokio::spawn({
+        let cut = cut.clone();
+        async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match from_server.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if cut.load(Ordering::SeqCst) {
+                    break; // the answer to COMMIT: the server has committed
+                }
+                if to_client.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            // `to_client` drops here: the client's connection ends
+        }
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from_client.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let commit = buf[..n].windows(6).any(|w| w == b"COMMIT");
+        if commit && armed.swap(false, Ordering::SeqCst) {
+            cut.store(true, Ordering::SeqCst);
+            if to_server.write_all(&buf[..n]).await.is_ok() {
+                let _ = down.await; // until the server answered it
+            }
+            return;
+        }
+        if to_server.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    down.abort();
+}
+
+/// A database with two accounts of 1000 and a `transfers` table; a pool
+/// straight to it, and one through a [`proxy`] that `armed` arms.
+async fn setup(armed: Arc<AtomicBool>) -> (PgPool, PgPool) {
+    let (direct, via, _) = setup_with_url(armed).await;
+    (direct, via)
+}
+
+/// [`setup`], and the proxy's URL.
+async fn setup_with_url(armed: Arc<AtomicBool>) -> (PgPool, PgPool, PgConnectOptions) {
+    let url = testkit::pg::fresh_database("tx").await;
+    let options = PgConnectOptions::from_str(&url).unwrap();
+    let direct = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.clone())
+        .await
+        .unwrap();
+    direct
+        .execute(
+            "CREATE TABLE accounts (id BIGINT PRIMARY KEY, cents BIGINT NOT NULL);
+             INSERT INTO accounts VALUES (1, 1000), (2, 1000);
+             CREATE TABLE transfers (key TEXT PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+    let server = (options.get_host().to_owned(), options.get_port());
+    let port = proxy(server, armed).await;
+    let via_options = options.host("127.0.0.1").port(port);
+    let via = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(via_options.clone())
+        .await
+        .unwrap();
+    (direct, via, via_options)
+}
+
+async fn balances(pool: &PgPool) -> Vec<(i64, i64)> {
+    sqlx::query_as("SELECT id, cents FROM accounts ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+static PLAIN_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The transfer as docs/databases.md showed it before `commit`.
+#[retry(preset = "db", backoff = "none")]
+async fn transfer_plain(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
+    PLAIN_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .await?;
+    sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
+        .bind(cents)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
+        .bind(cents)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The same, ending with `retry_runtime::sqlx::commit(tx)`.
+#[retry(preset = "db", backoff = "none")]
+async fn transfer(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
+    ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .await?;
+    sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
+        .bind(cents)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
+        .bind(cents)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    retry_runtime::sqlx::commit(tx).await
+}
+
+static KEYED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The module's idempotency-key recipe: `Ok(false)` when the key's
+/// transfer was applied already.
+#[retry(preset = "db", backoff = "none")]
+async fn transfer_once(
+    pool: &PgPool,
+    key: &str,
+    from: i64,
+    to: i64,
+    cents: i64,
+) -> Result<bool, sqlx::Error> {
+    KEYED_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    let new = sqlx::query("INSERT INTO transfers (key) VALUES ($1) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !new {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
+        .bind(cents)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
+        .bind(cents)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    retry_runtime::sqlx::commit(tx).await?;
+    Ok(true)
+}
+
+#[tokio::test]
+async fn a_lost_commit_answer_with_tx_commit_is_retried_and_applied_twice() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let (direct, via) = setup(armed.clone()).await;
+    armed.store(true, Ordering::SeqCst);
+    transfer_plain(&via, 1, 2, 10).await.unwrap();
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "no COMMIT went through the proxy"
+    );
+    assert_eq!(PLAIN_ATTEMPTS.load(Ordering::Relaxed), 2);
+    assert_eq!(balances(&direct).await, [(1, 980), (2, 1020)]);
+}
+
+#[tokio::test]
+async fn a_lost_commit_answer_with_commit_is_returned_after_one_attempt() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let (direct, via) = setup(armed.clone()).await;
+    armed.store(true, Ordering::SeqCst);
+    let err = transfer(&via, 1, 2, 10).await.unwrap_err();
+    assert_eq!(ATTEMPTS.load(Ordering::Relaxed), 1);
+    assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
+    assert_eq!(err.kind(), ErrorKind::Unknown);
+    let unknown = CommitUnknown::find(&err).expect("a CommitUnknown");
+    // the connection broke: sqlx's Io error, kept as the source
+    assert!(
+        matches!(unknown.error(), sqlx::Error::Io(_)),
+        "{:?}",
+        unknown.error()
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("the COMMIT's outcome is unknown")
+            && text.ends_with(&unknown.error().to_string()),
+        "{text}"
+    );
+    println!("{text}");
+
+    // no fault: one attempt, applied once, Ok (and the future is `Send`)
+    let pool = via.clone();
+    tokio::spawn(async move { transfer(&pool, 1, 2, 10).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ATTEMPTS.load(Ordering::Relaxed), 2);
+    assert_eq!(balances(&direct).await, [(1, 980), (2, 1020)]);
+}
+
+#[tokio::test]
+async fn the_idempotency_key_makes_a_second_call_after_an_unknown_commit_safe() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let (direct, via) = setup(armed.clone()).await;
+    armed.store(true, Ordering::SeqCst);
+    let key = "transfer-1";
+    let err = transfer_once(&via, key, 1, 2, 10).await.unwrap_err();
+    assert!(CommitUnknown::find(&err).is_some(), "{err:?}");
+    // it was committed; the caller calls again with the same key
+    assert_eq!(transfer_once(&via, key, 1, 2, 10).await.unwrap(), false);
+    assert_eq!(KEYED_ATTEMPTS.load(Ordering::Relaxed), 2);
+    assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
+    // a new key is a new transfer
+    assert!(transfer_once(&via, "transfer-2", 1, 2, 10).await.unwrap());
+    assert_eq!(balances(&direct).await, [(1, 980), (2, 1020)]);
+}
+
+/// tokio-postgres: a COMMIT whose answer is lost is an error the server
+/// did not send (no `as_db_error()`), Connect, which `db` would retry;
+/// docs/databases.md's `DbError` recipe maps it to `CommitUnknown`.
+#[tokio::test]
+async fn a_lost_commit_answer_through_tokio_postgres_is_connect_without_a_sqlstate() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let (direct, _via, options) = setup_with_url(armed.clone()).await;
+    let config = format!(
+        "host=127.0.0.1 port={} user={} dbname={}",
+        options.get_port(),
+        options.get_username(),
+        options.get_database().unwrap()
+    );
+    let (mut client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    armed.store(true, Ordering::SeqCst);
+    let tx = client.transaction().await.unwrap();
+    tx.execute("UPDATE accounts SET cents = cents - 10 WHERE id = 1", &[])
+        .await
+        .unwrap();
+    tx.execute("UPDATE accounts SET cents = cents + 10 WHERE id = 2", &[])
+        .await
+        .unwrap();
+    let err = tx.commit().await.unwrap_err();
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "no COMMIT went through the proxy"
+    );
+    assert!(err.as_db_error().is_none(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
+    // committed all the same
+    assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
+}
