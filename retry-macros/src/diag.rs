@@ -213,7 +213,10 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
          cannot be handed to each attempt; retry the \
          function that begins it (sqlx's `pool.begin()`, tokio-postgres's \
          `client.transaction()`, rusqlite's `conn.transaction()`) and pass that function \
-         the pool or the connection (`&Pool`, `&mut Connection`) (a \
+         the pool (sqlx's `&PgPool`, deadpool's `&Pool`; rusqlite, which has none: \
+         `&Connection`), not a connection (`&mut PgConnection`, `&Client`): a \
+         connection is not replaced when it breaks, and each retry would fail on it \
+         again (a \
          `Transaction` type of yours that is not a database's and is `Clone`: add \
          `clone = {name}`)"
     )
@@ -401,6 +404,20 @@ mod tests {
             messages(errors),
             ["more than one `default`: `Unknown`, then `Timeout`; give one default kind"]
         );
+    }
+
+    #[test]
+    fn a_transaction_parameter_is_told_to_take_the_pool_not_a_connection() {
+        let name = Ident::new("tx", Span::call_site());
+        let text = transaction_parameter("mut tx", &name);
+        let pool = text.find("the pool").unwrap_or(usize::MAX);
+        let connection = text.find("not a connection").unwrap_or(0);
+        assert!(pool < connection, "{text}");
+        assert!(
+            text.contains("a connection is not replaced when it breaks, and each retry would fail on it again"),
+            "{text}"
+        );
+        assert!(!text.contains("or the connection"), "{text}");
     }
 
     #[test]
