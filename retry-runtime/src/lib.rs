@@ -74,7 +74,8 @@
 //!   `Retry-After` header's parser, for a client of any HTTP stack.
 //! - `reqwest`: [`Classify`] for `reqwest::Error`, and `reqwest::HttpError` (a
 //!   4xx/5xx response as an error carrying its `Retry-After`); implies `http`.
-//! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause (see the `sqlx` module).
+//! - `sqlx`: [`Classify`] for `sqlx::Error`, by SQLSTATE and cause, and `sqlx::commit(tx)`, which
+//!   returns a COMMIT whose outcome is unknown instead of letting `db` run it again (see the `sqlx` module).
 //! - `tokio-postgres`: [`Classify`] for `tokio_postgres::Error` (the sync
 //!   `postgres` crate's too), by SQLSTATE and cause, also in a boxed
 //!   error's chain (see the `tokio_postgres` module).

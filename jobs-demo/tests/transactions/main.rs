@@ -10,6 +10,8 @@
 //! tokio-postgres and deadpool-postgres too (`with_tokio_postgres`). A
 //! COMMIT whose answer is lost is returned, not run again, when the
 //! transaction ends with `retry_runtime::sqlx::commit` (`lost_commit`).
+//! A terminated backend, an operator's cancel and a deadlock, with and
+//! without one lock order (`server_side`).
 //!
 //! How the policy was chosen: the `db` preset's backoff (1s, 2s, 4s, 8s) is
 //! kept, but its jitter (none) and attempts (4) are not enough for 32
@@ -23,6 +25,7 @@
 //! minute at worst).
 
 mod lost_commit;
+mod server_side;
 mod with_tokio_postgres;
 
 use std::str::FromStr;

@@ -33,9 +33,10 @@ pub use if_ok::{AnyOk, KeepsOk, NothingKept, OkCheck, OkSlot, RetryIfOk, Without
 /// future changes a variable it captures (`|| async { n += 1; .. }`) does
 /// not compile ("captured variable cannot escape `FnMut` closure body":
 /// each attempt's future would hold the borrow): change it before the
-/// `async move` block, keep it in a `Cell`, an atomic or a `Mutex`, or put
-/// it behind a `&mut` argument of a `#[retry]` function, which each
-/// attempt borrows in turn.
+/// `async move` block, keep it in an atomic (`AtomicU32`) or a `Mutex`, or
+/// put it behind a `&mut` argument of a `#[retry]` function, which each
+/// attempt borrows in turn. (A `Cell` compiles too, but makes the future
+/// not `Send`: `tokio::spawn` refuses it.)
 ///
 /// - On success: the value. On giving up: the last error, unchanged; or,
 ///   with [`detailed`](Retry::detailed), a [`RetryError`](crate::RetryError) that says how many
