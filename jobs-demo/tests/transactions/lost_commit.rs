@@ -265,7 +265,7 @@ async fn the_idempotency_key_makes_a_second_call_after_an_unknown_commit_safe() 
     let err = transfer_once(&via, key, 1, 2, 10).await.unwrap_err();
     assert!(CommitUnknown::find(&err).is_some(), "{err:?}");
     // it was committed; the caller calls again with the same key
-    assert_eq!(transfer_once(&via, key, 1, 2, 10).await.unwrap(), false);
+    assert!(!transfer_once(&via, key, 1, 2, 10).await.unwrap()); // found applied
     assert_eq!(KEYED_ATTEMPTS.load(Ordering::Relaxed), 2);
     assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
     // a new key is a new transfer
