@@ -43,9 +43,9 @@
 //! one attempt and the transfer applied once; with `tx.commit()` two
 //! attempts, applied twice.)
 //!
-//! The caller of such an error must find out what happened: the one
-//! safe way to retry a write after an unknown COMMIT is to make it
-//! idempotent, so that a second run sees the first one's work. For money,
+//! The caller of such an error must find out what happened, or run the
+//! transaction again only if it is idempotent: a second run must see the
+//! first one's work. For money,
 //! an idempotency key: made once per transfer, before the retried call,
 //! stored in the same transaction under a unique constraint; a run that
 //! finds it already there returns at once. A retry after an unknown COMMIT

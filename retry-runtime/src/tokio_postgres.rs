@@ -87,7 +87,12 @@
 //! A retried transaction has the same limits as with sqlx (see the `sqlx`
 //! module and docs/databases.md): a connection that breaks while `COMMIT`
 //! is on its way is Connect and retried, though the server may have
-//! committed, so the transaction must be one that cannot apply twice.
+//! committed, so the transaction must be one that cannot apply twice (an
+//! idempotency key), or `commit()`'s error one you classify yourself.
+//! `tokio_postgres::Error` cannot be made outside its crate, so there is
+//! no `commit` here as there is for sqlx: the guide's Databases chapter
+//! gives its `DbError` a `CommitUnknown` variant, Unknown, for a
+//! `commit()` error the server did not send.
 //!
 //! This module depends on tokio-postgres without its default `runtime`
 //! feature: the classification reads only the error's public API
