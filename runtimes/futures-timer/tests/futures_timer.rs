@@ -117,3 +117,33 @@ fn a_per_attempt_timeout_races_futures_timer() {
     assert!(took >= Duration::from_millis(60), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+#[retry(attempts = 100, backoff = "fixed(1s)", max_elapsed = "10s")]
+async fn down_for(calls: &Cell<u32>) -> Result<u32, Busy> {
+    calls.set(calls.get() + 1);
+    Err(Busy)
+}
+
+/// Two runs at once on one thread (polled in turn, as `join!` does) wait
+/// side by side on futures-timer's virtual timer: 1s waits against a 10s
+/// deadline make 10 attempts each, as one run alone does (6 each when
+/// every wait moved the thread's clock at once).
+#[test]
+fn under_pause_two_runs_at_once_each_make_the_attempts_of_one_alone() {
+    let paused = testing::pause();
+    let (a, b) = (Cell::new(0), Cell::new(0));
+    let (mut run_a, mut run_b) = (pin!(down_for(&a)), pin!(down_for(&b)));
+    let (mut a_done, mut b_done) = (false, false);
+    let joined = std::future::poll_fn(|cx| {
+        a_done = a_done || run_a.as_mut().poll(cx).is_ready();
+        b_done = b_done || run_b.as_mut().poll(cx).is_ready();
+        if a_done && b_done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    });
+    poll_to_end(joined);
+    assert_eq!((a.get(), b.get()), (10, 10));
+    assert_eq!(paused.waits(), [Duration::from_secs(1); 18]);
+}

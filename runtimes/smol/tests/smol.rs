@@ -248,3 +248,237 @@ fn a_per_attempt_timeout_races_async_io_s_timer() {
     assert!(took >= Duration::from_millis(60), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+// Runs going at once on one thread under `testing::pause`: their waits on
+// async-io's timer are virtual and end in the order of their deadlines, as
+// on tokio's paused clock, each run's clock moved by its own waits only.
+
+/// The virtual time on this thread since `t0`, in whole milliseconds.
+fn ms_since(t0: Duration) -> u128 {
+    (retry_runtime::clock::Clock::now(&retry_runtime::clock::SystemClock) - t0).as_millis()
+}
+
+fn now() -> Duration {
+    retry_runtime::clock::Clock::now(&retry_runtime::clock::SystemClock)
+}
+
+/// Polls `ex`'s tasks until `done` says so, and at most 1000 times: a
+/// virtual wait that never ended leaves nothing to run (`false`).
+fn tick_until(ex: &smol::LocalExecutor<'_>, done: impl Fn() -> bool) -> bool {
+    for _ in 0..1000 {
+        if done() {
+            return true;
+        }
+        if !ex.try_tick() {
+            return done();
+        }
+    }
+    false
+}
+
+#[retry(attempts = 100, backoff = "fixed(1s)", max_elapsed = "10s")]
+async fn down_for(calls: &Cell<u32>) -> Result<u32, Fail> {
+    calls.set(calls.get() + 1);
+    Err(Fail::Busy)
+}
+
+/// Two runs at once on one thread wait side by side: 1s waits against a
+/// 10s deadline make 10 attempts each, as one run alone does (they made 6
+/// each when every wait moved the thread's clock at once: 2s a round).
+#[test]
+fn under_pause_two_runs_at_once_each_make_the_attempts_of_one_alone() {
+    let paused = testing::pause();
+    let alone = Cell::new(0);
+    assert!(smol::block_on(down_for(&alone)).is_err());
+    assert_eq!(alone.get(), 10);
+    drop(paused);
+
+    let paused = testing::pause();
+    let (a, b) = (Cell::new(0), Cell::new(0));
+    let t0 = now();
+    let both = smol::block_on(smol::future::zip(down_for(&a), down_for(&b)));
+    assert!(both.0.is_err() && both.1.is_err());
+    assert_eq!((a.get(), b.get()), (10, 10));
+    assert_eq!(paused.waits(), [Duration::from_secs(1); 18]);
+    // side by side: the clock stands at nine seconds, not eighteen
+    assert_eq!(ms_since(t0) / 1000, 9);
+}
+
+/// Waits of 3s, 5s and 7s in three tasks end in the order of their
+/// deadlines: each attempt starts at the virtual time its run's own waits
+/// make (a run's 3s waits do not delay the others', nor add to them).
+#[test]
+fn under_pause_waits_of_three_tasks_end_in_deadline_order() {
+    let _paused = testing::pause();
+    let starts = RefCell::new(Vec::new());
+    let t0 = now();
+    let run = |name: &'static str, secs: u64| {
+        let starts = &starts;
+        async move {
+            let policy = Policy::new()
+                .with_max_attempts(3)
+                .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(secs)));
+            let r = policy
+                .retry(|| {
+                    starts.borrow_mut().push((name, ms_since(t0) / 1000));
+                    async { Err::<(), _>(Fail::Busy) }
+                })
+                .sleep_with(SmolSleeper)
+                .await;
+            assert!(r.is_err());
+        }
+    };
+    let ex = smol::LocalExecutor::new();
+    let tasks = [
+        ex.spawn(run("a", 3)),
+        ex.spawn(run("b", 5)),
+        ex.spawn(run("c", 7)),
+    ];
+    assert!(tick_until(&ex, || tasks.iter().all(|t| t.is_finished())));
+    let starts = starts.borrow();
+    assert_eq!(
+        *starts,
+        [
+            ("a", 0),
+            ("b", 0),
+            ("c", 0),
+            ("a", 3),
+            ("b", 5),
+            ("a", 6),
+            ("c", 7),
+            ("b", 10),
+            ("c", 14)
+        ]
+    );
+}
+
+/// A run dropped in its wait (its task cancelled) takes its timer out of
+/// the line: the other run's waits end as they would alone.
+#[test]
+fn under_pause_a_run_dropped_in_its_wait_does_not_hold_the_others() {
+    let _paused = testing::pause();
+    let starts = RefCell::new(Vec::new());
+    let t0 = now();
+    let run = |name: &'static str, secs: u64| {
+        let starts = &starts;
+        async move {
+            let policy = Policy::new()
+                .with_max_attempts(3)
+                .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(secs)));
+            policy
+                .retry(|| {
+                    starts.borrow_mut().push((name, ms_since(t0) / 1000));
+                    async { Err::<(), _>(Fail::Busy) }
+                })
+                .sleep_with(SmolSleeper)
+                .await
+        }
+    };
+    let ex = smol::LocalExecutor::new();
+    // the dropped one's wait (1s) ends first: left in the line, it would
+    // hold the other's (2s) for ever
+    let dropped = ex.spawn(run("dropped", 1));
+    let kept = ex.spawn(run("kept", 2));
+    for _ in 0..4 {
+        ex.try_tick();
+    }
+    assert_eq!(*starts.borrow(), [("dropped", 0), ("kept", 0)]);
+    drop(dropped);
+    assert!(tick_until(&ex, || kept.is_finished()));
+    assert_eq!(
+        *starts.borrow(),
+        [("dropped", 0), ("kept", 0), ("kept", 2), ("kept", 4)]
+    );
+}
+
+/// A 429 with a Retry-After, or a failure without one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ApiError {
+    Limited(Duration),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl Classify for ApiError {
+    fn kind(&self) -> retry_runtime::ErrorKind {
+        retry_runtime::ErrorKind::RateLimited
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        let ApiError::Limited(wait) = self;
+        Some(*wait)
+    }
+}
+
+/// A task spawned when a run decides to wait out a 429's `retry-after:
+/// 5` through a shared cooldown is held until that hold ends: its first
+/// attempt comes 5 virtual seconds after it started. (When each wait
+/// moved the thread's clock at once, the run's whole 5s had passed before
+/// the new task first ran: it was not held, and made its attempt at once.)
+#[test]
+fn under_pause_a_task_spawned_during_a_hold_waits_it_out() {
+    static PARTNER: retry_runtime::cooldown::Cooldown =
+        retry_runtime::cooldown::Cooldown::new("smol-partner");
+    static POLICY: Policy<retry_runtime::RetryOn> = retry_runtime::presets::API
+        .with_max_attempts(3)
+        .with_cooldown(&PARTNER);
+    let paused = testing::pause();
+    let t0 = now();
+    let a_at = RefCell::new(Vec::new());
+    let b_times = Cell::new(None);
+    let b_task = RefCell::new(None);
+    let ex = smol::LocalExecutor::new();
+    let main = async {
+        let mut calls = 0;
+        let a = POLICY
+            .retry(|| {
+                calls += 1;
+                a_at.borrow_mut().push(ms_since(t0));
+                let first = calls == 1;
+                async move {
+                    match first {
+                        true => Err(ApiError::Limited(Duration::from_secs(5))),
+                        false => Ok(()),
+                    }
+                }
+            })
+            .sleep_with(SmolSleeper)
+            .notify(|_| {
+                // another task, the moment this run decides to wait
+                let b_times = &b_times;
+                let b = async move {
+                    let started = ms_since(t0);
+                    let r = POLICY
+                        .retry(|| {
+                            b_times.set(Some((started, ms_since(t0))));
+                            async { Ok::<(), ApiError>(()) }
+                        })
+                        .sleep_with(SmolSleeper)
+                        .await;
+                    assert_eq!(r, Ok(()));
+                };
+                *b_task.borrow_mut() = Some(ex.spawn(b));
+            })
+            .await;
+        assert_eq!(a, Ok(()));
+        let b = b_task.borrow_mut().take().expect("B was spawned");
+        b.await;
+    };
+    poll_to_end(ex.run(main));
+    let (b_started, b_first) = b_times.get().expect("B made its attempt");
+    assert!(b_started < 1000, "B started at {b_started}ms");
+    assert!(
+        (4900..6000).contains(&b_first),
+        "B's first attempt at {b_first}ms"
+    );
+    let a_at = a_at.borrow();
+    assert_eq!(a_at.len(), 2);
+    assert!((5000..6000).contains(&a_at[1]), "{a_at:?}");
+    // A's retry wait, then B's hold (5s, less the real time between)
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits[1] > Duration::from_millis(4900), "{waits:?}");
+}
