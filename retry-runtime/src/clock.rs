@@ -10,7 +10,8 @@
 //! virtual time of this thread: [`testing::pause`](crate::testing::pause)
 //! turns virtual time on for its thread, and sync sleeps (and async runs'
 //! waits on this library's smol and futures-timer timers, but for a run
-//! with a hedge delay) then advance it instead of sleeping. That state lives here, with the clock;
+//! with a hedge delay, in the order of their deadlines) then advance it
+//! instead of sleeping. That state lives here, with the clock;
 //! [`testing`](crate::testing) is only its guard.
 //!
 //! ```
@@ -295,13 +296,26 @@ pub(crate) mod virtual_time {
         /// A run's sleeper of the user's is sleeping a wait the run has
         /// recorded: a `sleep_sync` inside it does not record it again.
         static RECORDED: Cell<bool> = const { Cell::new(false) };
+        /// The last virtual wait [`on_paused_async_wait`] moved the clock
+        /// by (the clock before it, after it), for this library's timer
+        /// made next to take back ([`claim_last_wait`]).
+        static LAST_WAIT: Cell<Option<(Duration, Duration)>> = const { Cell::new(None) };
+        /// This thread's key in the virtual timers' line (0: none yet).
+        static THREAD_KEY: Cell<u64> = const { Cell::new(0) };
     }
+
+    /// The next thread's key ([`thread_key`]): thread ids of std's own
+    /// cannot be read while a thread's locals are being destroyed.
+    static NEXT_THREAD_KEY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
     /// A live guard: its number, and where its recorded waits start.
     #[derive(Debug, Clone, Copy)]
     pub(crate) struct Guard {
         id: u64,
         pub(crate) first: usize,
+        /// Its thread's [`thread_key`] (read where the guard was made: a
+        /// guard may drop while its thread's locals are destroyed).
+        thread: u64,
     }
 
     /// Turn virtual time on (guards nest).
@@ -314,7 +328,24 @@ pub(crate) mod virtual_time {
         });
         let first = WAITS.with(|w| w.borrow().len());
         GUARDS.with(|g| g.borrow_mut().push((id, first)));
-        Guard { id, first }
+        Guard {
+            id,
+            first,
+            thread: thread_key().unwrap_or(0),
+        }
+    }
+
+    /// This thread's key, unique in the process (`None` while its locals
+    /// are being destroyed).
+    pub(crate) fn thread_key() -> Option<u64> {
+        THREAD_KEY
+            .try_with(|k| {
+                if k.get() == 0 {
+                    k.set(NEXT_THREAD_KEY.fetch_add(1, core::sync::atomic::Ordering::Relaxed));
+                }
+                k.get()
+            })
+            .ok()
     }
 
     /// A guard made by [`enter`] is gone. The waits recorded under the
@@ -349,6 +380,9 @@ pub(crate) mod virtual_time {
             let _ = WAITS.try_with(|w| w.borrow_mut().clear());
             let _ = GUARDS.try_with(|g| g.borrow_mut().clear());
             let _ = OFFSET.try_with(|o| o.set(Duration::ZERO));
+            let _ = LAST_WAIT.try_with(|l| l.set(None));
+            #[cfg(any(feature = "smol", feature = "futures-timer"))]
+            crate::virtual_timers::clear(guard.thread);
         }
     }
 
@@ -381,6 +415,7 @@ pub(crate) mod virtual_time {
             WAITS.with(|w| w.borrow_mut().push(wait));
         }
         OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+        LAST_WAIT.with(|l| l.set(None));
     }
 
     /// A sync run's wait slept by a sleeper of the user's (`sleep`): the
@@ -417,12 +452,53 @@ pub(crate) mod virtual_time {
     /// Records an async run's wait on this paused thread; a `virtual` one
     /// also advances the virtual time (its timer is skipped), where
     /// another is slept for real (tokio's paused clock makes its timer
-    /// instant, and moves the run's clock itself).
+    /// instant, and moves the run's clock itself). A virtual one is
+    /// remembered: this library's own virtual timer, made next, takes the
+    /// advance back and moves the clock when its turn comes
+    /// ([`claim_last_wait`]); any other wait keeps it.
     pub(crate) fn on_paused_async_wait(wait: Duration, virtual_wait: bool) {
         record_async(wait);
+        let mut last = None;
         if virtual_wait {
-            OFFSET.with(|o| o.set(o.get().saturating_add(wait)));
+            let before = OFFSET.with(Cell::get);
+            let after = before.saturating_add(wait);
+            OFFSET.with(|o| o.set(after));
+            last = (after != before).then_some((before, after));
         }
+        LAST_WAIT.with(|l| l.set(last));
+    }
+
+    /// For this library's virtual timer, made right after the wait it
+    /// stands for was recorded ([`on_paused_async_wait`]): takes that
+    /// wait's advance of the clock back, and gives the time the clock
+    /// reads when the wait is over (its deadline), which the timer moves
+    /// it to in its turn. `None` (the clock left as it is) when the last
+    /// wait recorded was not virtual, or was taken already, or the clock
+    /// has moved since (a sync sleep, another timer's end): a timer made
+    /// on its own, not for a run's wait.
+    pub(crate) fn claim_last_wait() -> Option<Duration> {
+        let (before, after) = LAST_WAIT.try_with(Cell::take).ok().flatten()?;
+        if OFFSET.with(Cell::get) != after {
+            return None;
+        }
+        OFFSET.with(|o| o.set(before));
+        Some(after)
+    }
+
+    /// Was `wait` the last wait recorded, virtual, and not yet taken by a
+    /// timer ([`claim_last_wait`])? (A run's loop records its wait before
+    /// it makes the timer; a first attempt's wait for a cooldown is not
+    /// recorded before.)
+    pub(crate) fn just_recorded(wait: Duration) -> bool {
+        LAST_WAIT.with(Cell::get).is_some_and(|(before, after)| {
+            before.saturating_add(wait) == after && OFFSET.with(Cell::get) == after
+        })
+    }
+
+    /// A virtual timer's wait is over: this thread's clock reads at least
+    /// its `deadline` (a later one, from a wait not claimed, stays).
+    pub(crate) fn advance_to(deadline: Duration) {
+        let _ = OFFSET.try_with(|o| o.set(o.get().max(deadline)));
     }
 
     #[cold]

@@ -278,6 +278,8 @@ pub mod tokio_postgres;
 pub mod tonic;
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(any(feature = "smol", feature = "futures-timer"))]
+mod virtual_timers;
 
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::HttpError;

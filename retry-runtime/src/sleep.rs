@@ -63,8 +63,10 @@
 //! tick). Under [`testing::pause`] every wait is recorded, and sync sleeps
 //! are virtual, as are async runs' waits on this library's timers other
 //! than tokio's (which has a paused clock of its own): the run's clock
-//! advances instead. Not those of a run with a hedge delay, whose attempts
-//! race its waits in real time: slept for real.
+//! advances instead, and the waits of runs going at once on the thread
+//! end in the order of their deadlines, as on tokio's paused clock. Not
+//! those of a run with a hedge delay, whose attempts race its waits in
+//! real time: slept for real.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -270,15 +272,21 @@ pub trait Sleeper {
     }
 
     /// The "timer" of a virtual wait, made only when
-    /// [`virtual_when_paused`](Self::virtual_when_paused) is true. This
-    /// crate's timers yield once (wake the task and return `Pending`, then
-    /// complete), so that the executor runs its other tasks between
-    /// attempts, as a sleep on tokio's paused clock lets it; an override
-    /// should do the same, and must complete without real time passing
-    /// (forward to the wrapped timer's, as in the example above). By default
-    /// `self.sleep(Duration::ZERO)`; override it when your timer's zero
-    /// wait is not free (tokio's rounds it up to its next millisecond tick,
-    /// on real time):
+    /// [`virtual_when_paused`](Self::virtual_when_paused) is true, right
+    /// after the run recorded the wait (and moved the thread's clock by
+    /// it). This crate's smol and futures-timer timers take that wait
+    /// over: they yield once (wake the task and return `Pending`), so that
+    /// the executor runs its other ready tasks, then end when theirs is
+    /// the earliest deadline among the virtual waits on the thread, moving
+    /// its clock to it. So runs going at once on one thread wait side by
+    /// side, as on tokio's paused clock (a task dropped in its wait leaves
+    /// the line). An override that forwards to one of them (the example
+    /// above) keeps that. One of its own must complete without real time
+    /// passing, and should yield as well; its waits keep the whole advance
+    /// the run made, so runs at once on the thread on it see each other's
+    /// waits (their clocks add up). By default `self.sleep(Duration::ZERO)`;
+    /// override it when your timer's zero wait is not free (tokio's rounds
+    /// it up to its next millisecond tick, on real time):
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() { // (real time)
@@ -321,12 +329,13 @@ pub trait Sleeper {
 }
 
 /// A timer, or the "timer" of a virtual wait ([`Sleeper::sleep_virtual`]):
-/// a yield, ready at its second poll.
+/// a yield, then its turn among the paused thread's virtual waits (see
+/// `virtual_timers`).
 #[cfg(any(feature = "smol", feature = "futures-timer"))]
 #[derive(Debug)]
 enum TimerOrYield<T> {
     Timer(T),
-    Yield { yielded: bool },
+    Yield(crate::virtual_timers::VirtualWait),
 }
 
 #[cfg(any(feature = "smol", feature = "futures-timer"))]
@@ -335,12 +344,7 @@ impl<T: Future + Unpin> TimerOrYield<T> {
     fn poll_timer(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
         match self {
             TimerOrYield::Timer(timer) => core::pin::Pin::new(timer).poll(cx).map(|_| ()),
-            TimerOrYield::Yield { yielded: true } => core::task::Poll::Ready(()),
-            TimerOrYield::Yield { yielded } => {
-                *yielded = true;
-                cx.waker().wake_by_ref();
-                core::task::Poll::Pending
-            }
+            TimerOrYield::Yield(wait) => wait.poll(cx),
         }
     }
 }
@@ -719,13 +723,16 @@ impl Sleeper for SmolSleeper {
         true
     }
     fn sleep_virtual(&self) -> SmolSleep {
-        SmolSleep(TimerOrYield::Yield { yielded: false })
+        SmolSleep(TimerOrYield::Yield(
+            crate::virtual_timers::VirtualWait::new(),
+        ))
     }
 }
 
 /// The future of a [`SmolSleeper`]'s sleep: an `async_io::Timer` whose
 /// output (the instant it fired) is dropped (or, for a virtual wait under
-/// [`testing::pause`], a yield).
+/// [`testing::pause`], the wait's turn on the thread's virtual clock: see
+/// [`Sleeper::sleep_virtual`]).
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -782,13 +789,16 @@ impl Sleeper for FuturesTimerSleeper {
         true
     }
     fn sleep_virtual(&self) -> FuturesTimerSleep {
-        FuturesTimerSleep(TimerOrYield::Yield { yielded: false })
+        FuturesTimerSleep(TimerOrYield::Yield(
+            crate::virtual_timers::VirtualWait::new(),
+        ))
     }
 }
 
 /// The future of a [`FuturesTimerSleeper`]'s sleep: a
 /// `futures_timer::Delay` (or, for a virtual wait under
-/// [`testing::pause`], a yield).
+/// [`testing::pause`], the wait's turn on the thread's virtual clock: see
+/// [`Sleeper::sleep_virtual`]).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -933,8 +943,9 @@ pub fn sleep_sync(wait: Duration) {
 
 /// Sleep on the [`DefaultSleeper`]'s timer for `wait`; a zero wait returns
 /// without yielding. Under [`testing::pause`] the wait is recorded, and
-/// off tokio's timer it is virtual: the thread's clock advances and the
-/// sleep is a yield.
+/// off tokio's timer it is virtual: no real sleep, it ends in its turn on
+/// the thread's virtual clock, beside the waits of the runs going at once
+/// on the thread ([`Sleeper::sleep_virtual`]).
 ///
 /// Not for a [`Sleeper`] of yours that an async run awaits
 /// (`.sleep_with(|w| sleep_async(w))`): the run has recorded its wait
@@ -967,8 +978,10 @@ pub async fn sleep_async(wait: Duration) {
 /// sleep. A zero wait is not slept; under [`testing::pause`] the wait is
 /// recorded, and is virtual (advances the run's clock, and is not slept:
 /// `false`, so the loop goes on at once) unless the timer is tokio's,
-/// which has a paused clock of its own. (This library's executors yield
-/// once for a virtual wait.) In a build without a timer feature, the
+/// which has a paused clock of its own. (This library's executors then
+/// await the virtual timer, which ends in its turn among the thread's
+/// waits: [`Sleeper::sleep_virtual`]; a loop of yours makes none, and
+/// goes on with the clock moved by the whole wait.) In a build without a timer feature, the
 /// timer is yours, and its waits are virtual under `testing::pause` as
 /// smol's are. (Not for a blocking sleeper of yours: a sync run has
 /// recorded its wait already; see [`testing::is_paused`].)
@@ -1018,7 +1031,8 @@ pub(crate) enum Wait {
     /// Nothing: a zero wait (no timer, no yield).
     Skip,
     /// A virtual wait under [`testing::pause`]: the run's clock has
-    /// advanced; await [`Sleeper::sleep_virtual`], which yields once.
+    /// advanced; await [`Sleeper::sleep_virtual`] (this library's virtual
+    /// timer, made next, takes the advance back and ends in its turn).
     Virtual,
 }
 

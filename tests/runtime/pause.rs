@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use retry_runtime::sleep::SleepFn;
-use retry_runtime::{testing, Backoff, Policy};
+use retry_runtime::{testing, Backoff, Policy, Sleeper};
 
 const THREE: Policy = Policy::new()
     .with_max_attempts(3)
@@ -446,20 +446,7 @@ fn a_sleep_sync_after_a_users_sleeper_is_recorded() {
 /// moved the thread's clock at once: 2s a round).
 #[test]
 fn runs_at_once_on_one_thread_wait_side_by_side() {
-    async fn run(name: &'static str) -> u32 {
-        let policy = Policy::new()
-            .with_max_attempts(100)
-            .with_backoff(Backoff::fixed(Duration::from_secs(1)))
-            .with_max_elapsed(Duration::from_secs(10))
-            .with_name(name);
-        let failed = policy.retry(|| async { Err::<(), _>("down") });
-        let e = failed
-            .sleep_with(retry_runtime::SmolSleeper)
-            .detailed()
-            .await
-            .unwrap_err();
-        e.attempts
-    }
+    let run = |name| one_second_waits_for_ten_seconds(name, retry_runtime::SmolSleeper);
     let paused = testing::pause();
     assert_eq!(async_io::block_on(run("alone")), 10);
     drop(paused);
@@ -468,4 +455,69 @@ fn runs_at_once_on_one_thread_wait_side_by_side() {
     let both = async_io::block_on(futures_util::future::join(run("a"), run("b")));
     assert_eq!(both, (10, 10));
     assert_eq!(paused.waits().len(), 18);
+    drop(paused);
+
+    // a sleeper that forwards to this library's timer (`SleepFn` wraps
+    // it whole) keeps that
+    let forwarding =
+        |name| one_second_waits_for_ten_seconds(name, SleepFn(retry_runtime::SmolSleeper));
+    let _paused = testing::pause();
+    let both = async_io::block_on(futures_util::future::join(forwarding("a"), forwarding("b")));
+    assert_eq!(both, (10, 10));
+}
+
+/// A run of 1s waits against a 10s deadline, on `sleeper`: its attempts.
+async fn one_second_waits_for_ten_seconds(name: &'static str, sleeper: impl Sleeper) -> u32 {
+    let policy = Policy::new()
+        .with_max_attempts(100)
+        .with_backoff(Backoff::fixed(Duration::from_secs(1)))
+        .with_max_elapsed(Duration::from_secs(10))
+        .with_name(name);
+    let failed = policy.retry(|| async { Err::<(), _>("down") });
+    let e = failed.sleep_with(sleeper).detailed().await.unwrap_err();
+    e.attempts
+}
+
+/// A sleeper of the user's whose waits are virtual, with a
+/// `sleep_virtual` of its own (a yield): each wait moves the thread's
+/// clock at once by the whole wait, so two runs at once on one thread see
+/// each other's waits (docs/testing.md, "What still adds up"): 6 attempts
+/// each, the clock moving 2s a round.
+#[test]
+fn runs_at_once_on_a_sleeper_of_the_users_add_up_their_waits() {
+    /// Ready at its second poll.
+    struct YieldOnce(bool);
+    impl std::future::Future for YieldOnce {
+        type Output = ();
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+    struct Yields;
+    impl Sleeper for Yields {
+        type Sleep = YieldOnce;
+        fn sleep(&self, _: Duration) -> YieldOnce {
+            YieldOnce(false) // (every wait is virtual under pause: not called)
+        }
+        fn virtual_when_paused(&self) -> bool {
+            true
+        }
+        fn sleep_virtual(&self) -> YieldOnce {
+            YieldOnce(false)
+        }
+    }
+    let paused = testing::pause();
+    let both = async_io::block_on(futures_util::future::join(
+        one_second_waits_for_ten_seconds("a", Yields),
+        one_second_waits_for_ten_seconds("b", Yields),
+    ));
+    assert_eq!(both, (6, 6));
+    assert_eq!(paused.waits().len(), 10);
 }

@@ -63,7 +63,8 @@ impl<S: BlockingSleeper + ?Sized> SyncSleeperKey for S {}
 /// Does an async `#[retry]` loop await [`default_sleep`] for `wait`? Not
 /// for a zero wait; under [`testing::pause`](crate::testing::pause), a
 /// wait is recorded, and one that is virtual (the `DefaultSleeper`'s timer
-/// is not tokio's) advances the run's clock and is awaited as a yield.
+/// is not tokio's) advances the run's clock, and its virtual timer is
+/// awaited ([`Sleeper::sleep_virtual`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -101,8 +102,8 @@ pub fn should_sleep_on<S: AsyncSleeperKey + ?Sized>(sleeper: &S, wait: Duration)
 }
 
 /// The timer an async `#[retry]` loop awaits between attempts: the
-/// [`DefaultSleeper`](crate::DefaultSleeper)'s (a yield for a virtual
-/// wait, see [`should_sleep`]). Without a runtime feature (`tokio`,
+/// [`DefaultSleeper`](crate::DefaultSleeper)'s (its virtual timer for a
+/// virtual wait, see [`should_sleep`]). Without a runtime feature (`tokio`,
 /// `smol`, `futures-timer`) this does not compile, and the error names the
 /// features.
 /// (Generic, so that the bound is checked where the loop is, with
@@ -239,12 +240,18 @@ impl<T> core::future::Future for NoTimer<T> {
     }
 }
 
-/// [`sleep_on`] on a paused thread (out of line: tests only): a yield
-/// for a virtual wait, which [`should_sleep_on`] has recorded and counted.
+/// [`sleep_on`] on a paused thread (out of line: tests only): the
+/// virtual timer of a virtual wait, which [`should_sleep_on`] has
+/// recorded and counted; a first attempt's wait for the policy's cooldown
+/// ([`first_wait`], with no `should_sleep_on` before it) is recorded and
+/// counted here.
 #[cold]
 #[inline(never)]
 fn paused_sleep<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> S::Sleep {
     if sleeper.virtual_when_paused() {
+        if !crate::clock::virtual_time::just_recorded(wait) {
+            crate::clock::virtual_time::on_paused_async_wait(wait, true);
+        }
         sleeper.sleep_virtual()
     } else {
         sleeper.sleep(wait)

@@ -23,23 +23,27 @@
 //!   `#[tokio::test(start_paused = true)]`, on a current-thread runtime so
 //!   the task stays on this thread. On this library's other timers (the
 //!   `smol` and `futures-timer` features, also beside `tokio` for a future
-//!   run outside a tokio runtime) they do not sleep: each wait advances
-//!   the virtual clock, as a sync one does, and is one yield (the executor
-//!   polls its other ready tasks once: less than tokio's paused clock,
-//!   which moves only when every task is idle, so a task that needs
-//!   several polls to act during a wait, or a signal on the real timer,
-//!   sees more attempts go by than the program would make). A sleeper of
-//!   yours (`SleepFn`) is still awaited, and a per-attempt `timeout` and
-//!   every wait of a run with a hedge delay (its attempts race them in
-//!   real time) run on the real timer, recorded.
+//!   run outside a tokio runtime) they do not sleep: each wait ends on
+//!   the virtual clock, and the waits of runs going at once on this
+//!   thread (`join!`, the tasks of a `LocalExecutor`) end in the order of
+//!   their deadlines, side by side as on tokio's paused clock. A wait
+//!   first yields (the executor polls its other ready tasks once), then
+//!   the run whose wait ends first goes on: less than tokio's paused
+//!   clock, which moves only when every task is idle, so a task that
+//!   waits on something else (a socket, a channel) does not hold the
+//!   clock back, and one that needs several polls to act during a wait,
+//!   or a signal on the real timer, sees more attempts go by than the
+//!   program would make. A sleeper of yours (`SleepFn`) is still awaited
+//!   (one whose waits are virtual with a `sleep_virtual` of its own moves
+//!   the clock at once by each whole wait: runs at once on it see each
+//!   other's waits), and a per-attempt `timeout` and every wait of a run
+//!   with a hedge delay (its attempts race them in real time) run on the
+//!   real timer, recorded.
 //!
-//! The virtual clock is the thread's and only adds: two runs going at once
-//! on this thread (`join!`) each move it by their own waits and see the
-//! other's (tokio's paused clock, which jumps to the next timer due, runs
-//! them side by side as in real time). It is not tokio's clock either: a
-//! virtual wait does not move `tokio::time::Instant`, so code that waits
-//! on tokio's timer beside the run (a stub server's recovery, a
-//! `tokio::time::timeout` around it) sees none of them.
+//! The virtual clock is not tokio's: a virtual wait does not move
+//! `tokio::time::Instant`, so code that waits on tokio's timer beside the
+//! run (a stub server's recovery, a `tokio::time::timeout` around it) sees
+//! none of them.
 //!
 //! The guard sees this thread only. A retry in a task spawned on a
 //! multi-thread runtime, in `spawn_blocking` or on a thread of its own

@@ -50,9 +50,11 @@ use crate::sleep::Sleeper;
 /// # }
 /// ```
 ///
-/// A virtual wait does not yield to the executor (a wait on this crate's
-/// smol and futures-timer timers yields once): the next attempt starts at
-/// once.
+/// A virtual wait does not yield to the executor, and moves the thread's
+/// clock at once by the whole wait (a wait on this crate's smol and
+/// futures-timer timers yields once, then ends in its turn among the
+/// waits of the runs going at once on the thread): the next attempt
+/// starts at once.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() { // tokio's real clock

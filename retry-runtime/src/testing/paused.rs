@@ -38,7 +38,9 @@ pub struct Paused {
 
 /// Start recording waits on this thread; sync sleeps (and async waits on
 /// this library's smol and futures-timer timers, but for a run with a
-/// hedge delay) become virtual.
+/// hedge delay) become virtual. The virtual waits of runs going at once on
+/// the thread end in the order of their deadlines, as on tokio's paused
+/// clock (see [the module docs](crate::testing)).
 ///
 /// ```
 /// let p = retry_runtime::testing::pause();

@@ -304,9 +304,10 @@ fn under_pause_two_runs_at_once_each_make_the_attempts_of_one_alone() {
     assert_eq!(ms_since(t0) / 1000, 9);
 }
 
-/// Waits of 3s, 5s and 7s in three tasks end in the order of their
-/// deadlines: each attempt starts at the virtual time its run's own waits
-/// make (a run's 3s waits do not delay the others', nor add to them).
+/// Waits of 3s, 5s and 7s in three tasks, and an app's loop sleeping 4s
+/// with `sleep_async`, end in the order of their deadlines: each attempt
+/// starts at the virtual time its run's own waits make (a run's 3s waits
+/// do not delay the others', nor add to them).
 #[test]
 fn under_pause_waits_of_three_tasks_end_in_deadline_order() {
     let _paused = testing::pause();
@@ -328,11 +329,19 @@ fn under_pause_waits_of_three_tasks_end_in_deadline_order() {
             assert!(r.is_err());
         }
     };
+    // an app's own loop sleeping with `sleep_async` between its calls
+    let app_loop = async {
+        for _ in 0..3 {
+            starts.borrow_mut().push(("d", ms_since(t0) / 1000));
+            retry_runtime::sleep::sleep_async(Duration::from_secs(4)).await;
+        }
+    };
     let ex = smol::LocalExecutor::new();
     let tasks = [
         ex.spawn(run("a", 3)),
         ex.spawn(run("b", 5)),
         ex.spawn(run("c", 7)),
+        ex.spawn(app_loop),
     ];
     assert!(tick_until(&ex, || tasks.iter().all(|t| t.is_finished())));
     let starts = starts.borrow();
@@ -342,10 +351,13 @@ fn under_pause_waits_of_three_tasks_end_in_deadline_order() {
             ("a", 0),
             ("b", 0),
             ("c", 0),
+            ("d", 0),
             ("a", 3),
+            ("d", 4),
             ("b", 5),
             ("a", 6),
             ("c", 7),
+            ("d", 8),
             ("b", 10),
             ("c", 14)
         ]
@@ -379,7 +391,9 @@ fn under_pause_a_run_dropped_in_its_wait_does_not_hold_the_others() {
     // hold the other's (2s) for ever
     let dropped = ex.spawn(run("dropped", 1));
     let kept = ex.spawn(run("kept", 2));
-    for _ in 0..4 {
+    // each makes its first attempt, and its timer is in line (one task a
+    // tick)
+    for _ in 0..2 {
         ex.try_tick();
     }
     assert_eq!(*starts.borrow(), [("dropped", 0), ("kept", 0)]);
@@ -481,4 +495,63 @@ fn under_pause_a_task_spawned_during_a_hold_waits_it_out() {
     let waits = paused.waits();
     assert_eq!(waits.len(), 2, "{waits:?}");
     assert!(waits[1] > Duration::from_millis(4900), "{waits:?}");
+}
+
+static HELD: retry_runtime::cooldown::Cooldown =
+    retry_runtime::cooldown::Cooldown::new("smol-held");
+static HELD_POLICY: Policy<retry_runtime::RetryOn> =
+    retry_runtime::presets::API.with_cooldown(&HELD);
+
+#[retry(policy = HELD_POLICY)]
+async fn once_through_the_hold(at: &Cell<Option<Duration>>) -> Result<(), ApiError> {
+    at.set(Some(now()));
+    Ok(())
+}
+
+/// A `#[retry(policy = ..)]` function's first attempt waits out the
+/// policy's cooldown on the virtual clock too, as the functional form's
+/// does: its wait recorded, its attempt 5s on (it was made at once, the
+/// wait neither recorded nor on the clock).
+#[test]
+fn under_pause_an_annotated_first_attempt_waits_out_the_hold() {
+    let paused = testing::pause();
+    let t0 = now();
+    HELD.hold_for(Duration::from_secs(5));
+    let at = Cell::new(None);
+    assert_eq!(smol::block_on(once_through_the_hold(&at)), Ok(()));
+    let waited = at.get().expect("the attempt was made") - t0;
+    assert!(waited >= Duration::from_secs(5), "{waited:?}");
+    let waits = paused.waits();
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert!(waits[0] > Duration::from_millis(4900), "{waits:?}");
+}
+
+/// A task that waits on something else than this library's timer (a
+/// channel here; a socket, a lock) does not hold the virtual clock back:
+/// the run's waits end while it waits, the clock jumping with each.
+#[test]
+fn under_pause_a_task_waiting_on_a_channel_does_not_hold_the_clock() {
+    let _paused = testing::pause();
+    let t0 = now();
+    let (tx, rx) = smol::channel::bounded::<()>(1);
+    let received_at = Cell::new(None);
+    let ex = smol::LocalExecutor::new();
+    let waiting = ex.spawn(async {
+        let _ = rx.recv().await;
+        received_at.set(Some(ms_since(t0) / 1000));
+    });
+    let run = ex.spawn(async move {
+        let policy = Policy::new()
+            .with_max_attempts(5)
+            .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(10)));
+        let r = policy
+            .retry(|| async { Err::<(), _>(Fail::Busy) })
+            .sleep_with(SmolSleeper)
+            .await;
+        assert!(r.is_err());
+        let _ = tx.send(()).await;
+    });
+    assert!(tick_until(&ex, || waiting.is_finished() && run.is_finished()));
+    // four waits of 10s went by while it waited
+    assert_eq!(received_at.get(), Some(40));
 }
