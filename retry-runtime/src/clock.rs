@@ -301,11 +301,13 @@ pub(crate) mod virtual_time {
         /// made next to take back ([`claim_last_wait`]).
         static LAST_WAIT: Cell<Option<(Duration, Duration)>> = const { Cell::new(None) };
         /// This thread's key in the virtual timers' line (0: none yet).
+        #[cfg(any(feature = "smol", feature = "futures-timer"))]
         static THREAD_KEY: Cell<u64> = const { Cell::new(0) };
     }
 
     /// The next thread's key ([`thread_key`]): thread ids of std's own
     /// cannot be read while a thread's locals are being destroyed.
+    #[cfg(any(feature = "smol", feature = "futures-timer"))]
     static NEXT_THREAD_KEY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
     /// A live guard: its number, and where its recorded waits start.
@@ -315,6 +317,7 @@ pub(crate) mod virtual_time {
         pub(crate) first: usize,
         /// Its thread's [`thread_key`] (read where the guard was made: a
         /// guard may drop while its thread's locals are destroyed).
+        #[cfg(any(feature = "smol", feature = "futures-timer"))]
         thread: u64,
     }
 
@@ -331,12 +334,14 @@ pub(crate) mod virtual_time {
         Guard {
             id,
             first,
+            #[cfg(any(feature = "smol", feature = "futures-timer"))]
             thread: thread_key().unwrap_or(0),
         }
     }
 
     /// This thread's key, unique in the process (`None` while its locals
     /// are being destroyed).
+    #[cfg(any(feature = "smol", feature = "futures-timer"))]
     pub(crate) fn thread_key() -> Option<u64> {
         THREAD_KEY
             .try_with(|k| {
@@ -476,6 +481,7 @@ pub(crate) mod virtual_time {
     /// wait recorded was not virtual, or was taken already, or the clock
     /// has moved since (a sync sleep, another timer's end): a timer made
     /// on its own, not for a run's wait.
+    #[cfg(any(feature = "smol", feature = "futures-timer"))]
     pub(crate) fn claim_last_wait() -> Option<Duration> {
         let (before, after) = LAST_WAIT.try_with(Cell::take).ok().flatten()?;
         if OFFSET.with(Cell::get) != after {
@@ -497,6 +503,7 @@ pub(crate) mod virtual_time {
 
     /// A virtual timer's wait is over: this thread's clock reads at least
     /// its `deadline` (a later one, from a wait not claimed, stays).
+    #[cfg(any(feature = "smol", feature = "futures-timer"))]
     pub(crate) fn advance_to(deadline: Duration) {
         let _ = OFFSET.try_with(|o| o.set(o.get().max(deadline)));
     }

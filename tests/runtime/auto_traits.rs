@@ -147,3 +147,13 @@ fn a_breaker_on_any_clock_keeps_its_policy_unwind_safe() {
         "the breaker was asked, on its clock"
     );
 }
+
+/// The timers' futures go with a run's future across threads (a
+/// multi-thread executor moves the task): smol's stays `Send + Sync`, its
+/// virtual wait under `testing::pause` too (the line it waits in is the
+/// process's, keyed by thread, not a thread-local of the task's).
+#[test]
+fn the_smol_timers_future_is_send_and_sync() {
+    fn send_sync<T: Send + Sync + Unpin>() {}
+    send_sync::<retry_runtime::sleep::SmolSleep>();
+}

@@ -147,3 +147,11 @@ fn under_pause_two_runs_at_once_each_make_the_attempts_of_one_alone() {
     assert_eq!((a.get(), b.get()), (10, 10));
     assert_eq!(paused.waits(), [Duration::from_secs(1); 18]);
 }
+
+/// The timer's future goes with a run's future across threads, its
+/// virtual wait under `testing::pause` too.
+#[test]
+fn the_timers_future_is_send_and_sync() {
+    fn send_sync<T: Send + Sync + Unpin>() {}
+    send_sync::<retry_runtime::sleep::FuturesTimerSleep>();
+}

@@ -555,3 +555,29 @@ fn under_pause_a_task_waiting_on_a_channel_does_not_hold_the_clock() {
     // four waits of 10s went by while it waited
     assert_eq!(received_at.get(), Some(40));
 }
+
+/// `.hedged()` without a hedge delay makes no timer for its virtual
+/// waits (it yields itself): each moves the thread's clock at once by the
+/// whole wait, so two such runs at once on one thread see each other's
+/// waits (docs/testing.md): 6 attempts each against a 10s deadline, where
+/// `.await` makes 10 each.
+#[test]
+fn under_pause_hedged_runs_without_a_hedge_delay_at_once_add_up_their_waits() {
+    let _paused = testing::pause();
+    let policy = Policy::new()
+        .with_max_attempts(100)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(1)))
+        .with_max_elapsed(Duration::from_secs(10));
+    let run = || async {
+        let e = policy
+            .retry(|| async { Err::<(), _>(Fail::Busy) })
+            .sleep_with(SmolSleeper)
+            .detailed()
+            .hedged()
+            .await
+            .unwrap_err();
+        e.attempts
+    };
+    let both = smol::block_on(smol::future::zip(run(), run()));
+    assert_eq!(both, (6, 6));
+}
