@@ -460,7 +460,10 @@ pub(crate) mod virtual_time {
     /// instant, and moves the run's clock itself). A virtual one is
     /// remembered: this library's own virtual timer, made next, takes the
     /// advance back and moves the clock when its turn comes
-    /// ([`claim_last_wait`]); any other wait keeps it.
+    /// ([`claim_last_wait`]); any other wait keeps it. (Out of line: only
+    /// a paused thread comes here.)
+    #[cold]
+    #[inline(never)]
     pub(crate) fn on_paused_async_wait(wait: Duration, virtual_wait: bool) {
         record_async(wait);
         let mut last = None;
