@@ -19,9 +19,10 @@
 //! The line is the process's, each timer in it under its thread's key: a
 //! timer polled on another thread than its own (a multi-thread executor
 //! moved its task) ends at once, and leaves its own thread's line, so that
-//! it holds no timer there. Nothing here runs outside `testing::pause()`:
-//! a timer made without a wait to take (a sleeper of the user's that made
-//! its own, none recorded) is the one yield it was before.
+//! it holds no timer there. Nothing here runs outside `testing::pause()`
+//! (the sleepers make a `VirtualWait` only for `sleep_virtual`), and a
+//! timer made without a wait to take (`sleep_virtual` called with none
+//! just recorded) is the one yield it was before.
 
 use core::task::{Context, Poll, Waker};
 use std::sync::atomic::{AtomicU64, Ordering};
