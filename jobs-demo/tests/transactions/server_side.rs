@@ -91,20 +91,28 @@ async fn a_terminated_connection_fails_every_retry_and_a_pool_replaces_it() {
     assert!(ON_POOL.load(Ordering::Relaxed) <= 2);
 }
 
-/// Waits until a statement that starts with `prefix` runs, and returns
-/// its backend's pid.
-async fn running(admin: &PgPool, prefix: &str) -> i32 {
+/// Waits until a statement that starts with `prefix` and started after
+/// `after` runs in this test's database (not another run's, still
+/// sleeping), and returns its backend's pid and its start (seconds since
+/// the epoch). A cancelled statement stays `active` for a moment
+/// after `pg_cancel_backend` returns, so a statement is told from the one
+/// before it by its start, not by its pid (the pool may run both on one
+/// connection).
+async fn running(admin: &PgPool, prefix: &str, after: f64) -> (i32, f64) {
     loop {
-        let pid: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 || '%' AND state = 'active' \
-             AND pid <> pg_backend_pid()",
+        let found: Option<(i32, f64)> = sqlx::query_as(
+            "SELECT pid, extract(epoch FROM query_start)::float8 FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE $1 || '%' \
+             AND state = 'active' AND pid <> pg_backend_pid() \
+             AND extract(epoch FROM query_start)::float8 > $2",
         )
         .bind(prefix)
+        .bind(after)
         .fetch_optional(admin)
         .await
         .unwrap();
-        if let Some(pid) = pid {
-            return pid;
+        if let Some(found) = found {
+            return found;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -137,8 +145,10 @@ async fn an_operators_cancel_is_57014_a_timeout_retried_by_db() {
     let (_, pool) = database().await;
     let admin = pool.clone();
     let cancel = tokio::spawn(async move {
+        let mut after = 0.0;
         for _ in 0..2 {
-            let pid = running(&admin, "SELECT pg_sleep(60)").await;
+            let (pid, started) = running(&admin, "SELECT pg_sleep(60)", after).await;
+            after = started;
             let sent: bool = sqlx::query_scalar("SELECT pg_cancel_backend($1)")
                 .bind(pid)
                 .fetch_one(&admin)
