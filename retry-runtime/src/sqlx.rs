@@ -114,10 +114,12 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite, classify_sqlstate};
 /// `Protocol` or `WorkerCrashed` (the server may have committed before it
 /// broke, or its answer may have been lost). That error comes back as
 /// `sqlx::Error::Io` holding a [`CommitUnknown`], which holds the original
-/// error: its message reads "error communicating with database: the
-/// COMMIT's outcome is unknown (the transaction may have committed): "
-/// followed by the original's, which is its [`source`](StdError::source)
-/// too. Any other error is returned as it is: a `Database` error is the
+/// error ([`CommitUnknown::error`]): its message reads "error communicating
+/// with database: the COMMIT's outcome is unknown (the transaction may have
+/// committed): " followed by the original's ("connection reset", an `Io`'s
+/// without sqlx's "error communicating with database" a second time), and
+/// it has no [`source`](StdError::source) past its `io::Error`, so a log
+/// line shows the original once. Any other error is returned as it is: a `Database` error is the
 /// server's answer to the COMMIT (a 40001 under `SERIALIZABLE`, rolled
 /// back: Interrupted, retried).
 ///
@@ -228,21 +230,26 @@ impl CommitUnknown {
     }
 }
 
+/// "the COMMIT's outcome is unknown (the transaction may have committed):
+/// " and the original error; an `Io`'s without sqlx's "error communicating
+/// with database", which the `sqlx::Error::Io` around it says already.
 impl fmt::Display for CommitUnknown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cause: &dyn fmt::Display = match &self.error {
+            ::sqlx::Error::Io(io) => io,
+            other => other,
+        };
         write!(
             f,
-            "the COMMIT's outcome is unknown (the transaction may have committed): {}",
-            self.error
+            "the COMMIT's outcome is unknown (the transaction may have committed): {cause}"
         )
     }
 }
 
-impl StdError for CommitUnknown {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.error)
-    }
-}
+/// No `source()`: the message shows the original error, so a chain
+/// printed whole (anyhow's `{:#}`) does not show it again;
+/// [`CommitUnknown::error`] is the original.
+impl StdError for CommitUnknown {}
 
 /// Always [`ErrorKind::Unknown`]: the transaction may have committed, so
 /// running it again may apply it twice.
@@ -504,7 +511,14 @@ mod tests {
 
     #[test]
     fn a_commit_whose_connection_broke_is_unknown_and_says_so() {
+        use ::sqlx::Error as E;
         for original in broken() {
+            // what the message shows of it: sqlx's "error communicating
+            // with database" once, said by the `sqlx::Error::Io` around it
+            let cause = match &original {
+                E::Io(io) => io.to_string(),
+                other => other.to_string(),
+            };
             let text = original.to_string();
             // (Io and Tls are Connect, retried by `db`, unwrapped)
             let e = CommitUnknown::wrap(original);
@@ -514,16 +528,41 @@ mod tests {
                 e.to_string(),
                 format!(
                     "error communicating with database: the COMMIT's outcome is unknown \
-                     (the transaction may have committed): {text}"
+                     (the transaction may have committed): {cause}"
                 )
             );
-            // the original is in the chain, once: sqlx::Error -> its io::Error
-            // (whose source is the CommitUnknown's) -> the original
-            let io = e.source().unwrap();
-            let first = io.source().unwrap().downcast_ref::<::sqlx::Error>();
-            assert_eq!(first.map(ToString::to_string), Some(text.clone()));
+            // the message shows the original, so the chain does not hold
+            // it again: sqlx::Error -> its io::Error, and no further
+            assert!(e.source().unwrap().source().is_none(), "{e:?}");
             assert_eq!(CommitUnknown::find(&e).unwrap().error().to_string(), text);
         }
+    }
+
+    /// The log line of a call that gets such an error shows the original
+    /// once; under anyhow, whose `{:#}` is its chain, the line holds only
+    /// what sqlx's `Io` always repeats (its message, then its io::Error).
+    #[cfg(all(feature = "test-util", feature = "anyhow"))]
+    #[test]
+    fn a_log_line_shows_the_broken_connection_once() {
+        use crate::presets;
+        let logs = crate::testing::capture_logs().unwrap();
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let lost = || CommitUnknown::wrap(::sqlx::Error::Io(reset.kind().into()));
+        let unknown = "the COMMIT's outcome is unknown (the transaction may have committed)";
+        let r: Result<(), ::sqlx::Error> = presets::DB.with_name("t1").retry(|| Err(lost())).call();
+        assert!(r.is_err());
+        let line =
+            format!("error=error communicating with database: {unknown}: {reset} error_kind");
+        assert!(logs.contains(&line), "{logs}");
+        let r: Result<(), anyhow::Error> = presets::DB
+            .with_name("t2")
+            .retry(|| Err(lost().into()))
+            .call();
+        assert!(r.is_err());
+        let chain = format!(
+            "error=error communicating with database: {unknown}: {reset}: {unknown}: {reset} error_kind"
+        );
+        assert!(logs.contains(&chain), "{logs}");
     }
 
     #[test]
