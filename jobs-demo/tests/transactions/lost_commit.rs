@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use retry_runtime::sqlx::CommitUnknown;
 use retry_runtime::{Classify, ErrorKind, retry};
-use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Executor, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -127,15 +127,13 @@ async fn balances(pool: &PgPool) -> Vec<(i64, i64)> {
         .unwrap()
 }
 
-static PLAIN_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
-
-/// The transfer as docs/databases.md showed it before `commit`.
-#[retry(preset = "db", backoff = "none")]
-async fn transfer_plain(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
-    PLAIN_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
-    let mut tx = pool.begin().await?;
-    tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-        .await?;
+/// The transfer's two updates, in the transaction `tx` is in.
+async fn move_cents(
+    tx: &mut PgConnection,
+    from: i64,
+    to: i64,
+    cents: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
         .bind(cents)
         .bind(from)
@@ -146,6 +144,19 @@ async fn transfer_plain(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result
         .bind(to)
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+static PLAIN_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The transfer as docs/databases.md showed it before `commit`.
+#[retry(preset = "db", backoff = "none")]
+async fn transfer_plain(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
+    PLAIN_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .await?;
+    move_cents(&mut tx, from, to, cents).await?;
     tx.commit().await
 }
 
@@ -158,16 +169,7 @@ async fn transfer(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), s
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
         .await?;
-    sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
-        .bind(cents)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
-        .bind(cents)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
+    move_cents(&mut tx, from, to, cents).await?;
     retry_runtime::sqlx::commit(tx).await
 }
 
@@ -194,16 +196,7 @@ async fn transfer_once(
     if !new {
         return Ok(false);
     }
-    sqlx::query("UPDATE accounts SET cents = cents - $1 WHERE id = $2")
-        .bind(cents)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
-        .bind(cents)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
+    move_cents(&mut tx, from, to, cents).await?;
     retry_runtime::sqlx::commit(tx).await?;
     Ok(true)
 }
