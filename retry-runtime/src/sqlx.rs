@@ -41,7 +41,9 @@
 //! retried. (`jobs-demo/tests/transactions/lost_commit.rs` cuts the
 //! connection after COMMIT reaches a real PostgreSQL: with `commit(tx)`
 //! one attempt and the transfer applied once; with `tx.commit()` two
-//! attempts, applied twice.)
+//! attempts, applied twice.) Not under a per-attempt `timeout`: one that
+//! ends the attempt while `commit(tx)` waits for the answer drops it
+//! before it can say anything, and `db` retries that Timeout.
 //!
 //! The caller of such an error must find out what happened, or run the
 //! transaction again only if it is idempotent: a second run must see the

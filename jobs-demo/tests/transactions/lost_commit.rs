@@ -8,7 +8,9 @@
 //! With `retry_runtime::sqlx::commit(tx)`, the error is `CommitUnknown`
 //! (Unknown): returned after one attempt, the transfer applied once. With
 //! the idempotency key of the module's recipe, a second call after the
-//! unknown COMMIT finds the first one's work and applies nothing.
+//! unknown COMMIT finds the first one's work and applies nothing. And what
+//! `commit(tx)` cannot mend: a per-attempt timeout that ends the attempt
+//! while the COMMIT's answer does not come is retried, applied twice.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -24,9 +26,11 @@ use tokio::net::{TcpListener, TcpStream};
 /// A proxy to `server` on 127.0.0.1 and a port of its own. While `armed`,
 /// the first message that carries `COMMIT` disarms it, reaches the server,
 /// and the server's answer is read and dropped with the connection, so the
-/// client sees its connection end. The proxy's tasks end with the test's
+/// client sees its connection end; with `stall`, the answer is dropped and
+/// the client's connection kept open, as a network that stopped carrying
+/// packets does: the client waits. The proxy's tasks end with the test's
 /// runtime.
-async fn proxy(server: (String, u16), armed: Arc<AtomicBool>) -> u16 {
+async fn proxy(server: (String, u16), armed: Arc<AtomicBool>, stall: bool) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -34,14 +38,14 @@ async fn proxy(server: (String, u16), armed: Arc<AtomicBool>) -> u16 {
             let upstream = TcpStream::connect((server.0.as_str(), server.1))
                 .await
                 .unwrap();
-            tokio::spawn(relay(client, upstream, armed.clone()));
+            tokio::spawn(relay(client, upstream, armed.clone(), stall));
         }
     });
     port
 }
 
 /// One connection through the proxy (see [`proxy`]).
-async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>) {
+async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>, stall: bool) {
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_server, mut to_server) = server.into_split();
     let cut = Arc::new(AtomicBool::new(false));
@@ -55,7 +59,12 @@ async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>) {
                     Ok(n) => n,
                 };
                 if cut.load(Ordering::SeqCst) {
-                    break; // the answer to COMMIT: the server has committed
+                    // the answer to COMMIT: the server has committed
+                    if stall {
+                        let _open = to_client;
+                        std::future::pending::<()>().await;
+                    }
+                    break;
                 }
                 if to_client.write_all(&buf[..n]).await.is_err() {
                     break;
@@ -73,7 +82,7 @@ async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>) {
         let commit = buf[..n].windows(6).any(|w| w == b"COMMIT");
         if commit && armed.swap(false, Ordering::SeqCst) {
             cut.store(true, Ordering::SeqCst);
-            if to_server.write_all(&buf[..n]).await.is_ok() {
+            if to_server.write_all(&buf[..n]).await.is_ok() && !stall {
                 let _ = down.await; // until the server answered it
             }
             return;
@@ -94,6 +103,11 @@ async fn setup(armed: Arc<AtomicBool>) -> (PgPool, PgPool) {
 
 /// [`setup`], and the proxy's URL.
 async fn setup_with_url(armed: Arc<AtomicBool>) -> (PgPool, PgPool, PgConnectOptions) {
+    setup_proxy(armed, false).await
+}
+
+/// [`setup_with_url`], the proxy stalling with `stall`.
+async fn setup_proxy(armed: Arc<AtomicBool>, stall: bool) -> (PgPool, PgPool, PgConnectOptions) {
     let url = testkit::pg::fresh_database("tx").await;
     let options = PgConnectOptions::from_str(&url).unwrap();
     let direct = PgPoolOptions::new()
@@ -110,7 +124,7 @@ async fn setup_with_url(armed: Arc<AtomicBool>) -> (PgPool, PgPool, PgConnectOpt
         .await
         .unwrap();
     let server = (options.get_host().to_owned(), options.get_port());
-    let port = proxy(server, armed).await;
+    let port = proxy(server, armed, stall).await;
     let via_options = options.host("127.0.0.1").port(port);
     let via = PgPoolOptions::new()
         .max_connections(2)
@@ -297,4 +311,45 @@ async fn a_lost_commit_answer_through_tokio_postgres_is_connect_without_a_sqlsta
     assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
     // committed all the same
     assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
+}
+
+/// A transfer's error, with a per-attempt timeout (docs/databases.md's
+/// advice: an error enum of yours with an `AttemptTimeout` variant).
+#[derive(Debug, thiserror::Error, Classify)]
+enum TxError {
+    #[error(transparent)]
+    #[classify(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    #[classify(transparent)]
+    TimedOut(#[from] retry_runtime::AttemptTimeout),
+}
+
+static TIMED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// [`transfer`] with a per-attempt timeout.
+#[retry(preset = "db", backoff = "none", timeout = "500ms")]
+async fn transfer_timed(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), TxError> {
+    TIMED_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    move_cents(&mut tx, from, to, cents).await?;
+    Ok(retry_runtime::sqlx::commit(tx).await?)
+}
+
+/// A COMMIT whose answer never comes, under a per-attempt timeout: the
+/// timeout ends the attempt while `commit(tx)` waits, so nothing says the
+/// COMMIT's outcome is unknown, and `db` retries the Timeout: applied
+/// twice (what docs/databases.md warns of).
+#[tokio::test]
+async fn a_per_attempt_timeout_during_commit_is_retried_and_applied_twice() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let (direct, via, _) = setup_proxy(armed.clone(), true).await;
+    armed.store(true, Ordering::SeqCst);
+    transfer_timed(&via, 1, 2, 10).await.unwrap();
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "no COMMIT went through the proxy"
+    );
+    assert_eq!(TIMED_ATTEMPTS.load(Ordering::Relaxed), 2);
+    assert_eq!(balances(&direct).await, [(1, 980), (2, 1020)]);
 }
