@@ -184,13 +184,51 @@ enum Order {
     LockFirst,
 }
 
-/// Moves 5 cents from `from` to `to`, its locks taken in `order`.
+/// What a transfer does once it holds its first row.
+enum Then {
+    /// Goes on.
+    Go,
+    /// Waits until the other transfer holds its own first row.
+    Meet(Arc<tokio::sync::Barrier>),
+    /// Tells `held`, then waits until another transaction of its database
+    /// waits for a lock (the other transfer, started on `held`): the two
+    /// overlap, and only a lock order keeps them from deadlocking.
+    HoldUntilBlocked(Arc<tokio::sync::Notify>, PgPool),
+}
+
+impl Then {
+    async fn run(self) {
+        match self {
+            Then::Go => {}
+            Then::Meet(barrier) => {
+                barrier.wait().await;
+            }
+            Then::HoldUntilBlocked(held, pool) => {
+                held.notify_one();
+                while sqlx::query_scalar::<_, i64>(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                    == 0
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Moves 5 cents from `from` to `to`, its locks taken in `order`, doing
+/// `then` once it holds its first row.
 async fn transfer(
     pool: &PgPool,
     from: i64,
     to: i64,
     order: Order,
-    both_hold_one: Arc<tokio::sync::Barrier>,
+    then: Then,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     if order == Order::LockFirst {
@@ -204,14 +242,15 @@ async fn transfer(
     } else {
         ((from, -5), (to, 5))
     };
-    for (i, (id, delta)) in [first, second].into_iter().enumerate() {
+    let mut then = Some(then);
+    for (id, delta) in [first, second] {
         sqlx::query("UPDATE accounts SET cents = cents + $1 WHERE id = $2")
             .bind(delta)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if i == 0 && order == Order::Opposite {
-            both_hold_one.wait().await;
+        if let Some(then) = then.take() {
+            then.run().await;
         }
     }
     retry_runtime::sqlx::commit(tx).await
@@ -230,8 +269,8 @@ async fn a_deadlock_waits_deadlock_timeout_and_one_lock_order_has_none() {
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
     let started = Instant::now();
     let (a, b) = tokio::join!(
-        transfer(&pool, 1, 2, Order::Opposite, barrier.clone()),
-        transfer(&pool, 2, 1, Order::Opposite, barrier.clone()),
+        transfer(&pool, 1, 2, Order::Opposite, Then::Meet(barrier.clone())),
+        transfer(&pool, 2, 1, Order::Opposite, Then::Meet(barrier)),
     );
     let elapsed = started.elapsed();
     let err = a.err().or(b.err()).expect("one of them deadlocked");
@@ -241,13 +280,15 @@ async fn a_deadlock_waits_deadlock_timeout_and_one_lock_order_has_none() {
     // found no sooner than deadlock_timeout
     assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
 
-    // one order: the second waits for the first's commit, no deadlock
+    // one order: the second, started while the first holds a row, waits
+    // for the first's commit, no deadlock
     for order in [Order::LowerFirst, Order::LockFirst] {
-        let unused = Arc::new(tokio::sync::Barrier::new(2));
-        let (a, b) = tokio::join!(
-            transfer(&pool, 1, 2, order, unused.clone()),
-            transfer(&pool, 2, 1, order, unused.clone()),
-        );
+        let held = Arc::new(tokio::sync::Notify::new());
+        let then = Then::HoldUntilBlocked(held.clone(), pool.clone());
+        let (a, b) = tokio::join!(transfer(&pool, 1, 2, order, then), async {
+            held.notified().await;
+            transfer(&pool, 2, 1, order, Then::Go).await
+        });
         a.unwrap();
         b.unwrap();
     }
