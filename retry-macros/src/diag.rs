@@ -214,7 +214,7 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
          function that begins it (sqlx's `pool.begin()`, tokio-postgres's \
          `client.transaction()`, rusqlite's `conn.transaction()`) and pass that function \
          the pool (sqlx's `&PgPool`, deadpool's `&Pool`; rusqlite, which has none: \
-         `&Connection`), not a connection (`&mut PgConnection`, `&Client`): a \
+         `&mut Connection`), not a connection (`&mut PgConnection`, `&Client`): a \
          connection is not replaced when it breaks, and each retry would fail on it \
          again (a \
          `Transaction` type of yours that is not a database's and is `Clone`: add \
@@ -418,6 +418,12 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("or the connection"), "{text}");
+        // rusqlite's `conn.transaction()` takes `&mut self`: a function
+        // handed `&Connection` cannot begin one (E0596)
+        assert!(
+            text.contains("rusqlite, which has none: `&mut Connection`"),
+            "{text}"
+        );
     }
 
     #[test]
