@@ -125,6 +125,11 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite, classify_sqlstate};
 /// server's answer to the COMMIT (a 40001 under `SERIALIZABLE`, rolled
 /// back: Interrupted, retried).
 ///
+/// A nested transaction's (`tx.begin()`, a savepoint) error is returned
+/// as it is: releasing a savepoint commits nothing, and a connection that
+/// breaks then takes the whole transaction with it, so running it again
+/// is safe (a broken connection, Connect).
+///
 /// Generic over the database (`PgPool::begin`, `SqlitePool::begin`,
 /// `conn.begin()` all hand out a `Transaction<'_, DB>`). The module's
 /// documentation shows it in a retried transfer, with the idempotency key
@@ -146,6 +151,12 @@ use crate::classify::{Classify, ErrorKind, classify_sqlite, classify_sqlstate};
 pub async fn commit<DB: ::sqlx::Database>(
     tx: ::sqlx::Transaction<'_, DB>,
 ) -> Result<(), ::sqlx::Error> {
+    use ::sqlx::TransactionManager;
+    // a savepoint's release commits nothing: a connection that breaks
+    // then takes the open transaction with it
+    if DB::TransactionManager::get_transaction_depth(&tx) > 1 {
+        return tx.commit().await;
+    }
     tx.commit().await.map_err(CommitUnknown::wrap)
 }
 

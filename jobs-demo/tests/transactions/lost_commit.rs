@@ -11,6 +11,8 @@
 //! unknown COMMIT finds the first one's work and applies nothing. And what
 //! `commit(tx)` cannot mend: a per-attempt timeout that ends the attempt
 //! while the COMMIT's answer does not come is retried, applied twice.
+//! A savepoint's release that loses its connection committed nothing: it
+//! stays Connect, retried, applied once.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,6 +25,20 @@ use sqlx::{Executor, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Where a [`proxy`] cuts: at the first message that carries `at`, and
+/// whether it stalls instead of closing.
+#[derive(Clone, Copy)]
+struct Cut {
+    at: &'static [u8],
+    stall: bool,
+}
+
+/// At `COMMIT`, closing the client's connection.
+const AT_COMMIT: Cut = Cut {
+    at: b"COMMIT",
+    stall: false,
+};
+
 /// A proxy to `server` on 127.0.0.1 and a port of its own. While `armed`,
 /// the first message that carries `COMMIT` disarms it, reaches the server,
 /// and the server's answer is read and dropped with the connection, so the
@@ -30,7 +46,7 @@ use tokio::net::{TcpListener, TcpStream};
 /// the client's connection kept open, as a network that stopped carrying
 /// packets does: the client waits. The proxy's tasks end with the test's
 /// runtime.
-async fn proxy(server: (String, u16), armed: Arc<AtomicBool>, stall: bool) -> u16 {
+async fn proxy(server: (String, u16), armed: Arc<AtomicBool>, cut: Cut) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -38,14 +54,14 @@ async fn proxy(server: (String, u16), armed: Arc<AtomicBool>, stall: bool) -> u1
             let upstream = TcpStream::connect((server.0.as_str(), server.1))
                 .await
                 .unwrap();
-            tokio::spawn(relay(client, upstream, armed.clone(), stall));
+            tokio::spawn(relay(client, upstream, armed.clone(), cut));
         }
     });
     port
 }
 
 /// One connection through the proxy (see [`proxy`]).
-async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>, stall: bool) {
+async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>, cut_at: Cut) {
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_server, mut to_server) = server.into_split();
     let cut = Arc::new(AtomicBool::new(false));
@@ -60,7 +76,7 @@ async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>, sta
                 };
                 if cut.load(Ordering::SeqCst) {
                     // the answer to COMMIT: the server has committed
-                    if stall {
+                    if cut_at.stall {
                         let _open = to_client;
                         std::future::pending::<()>().await;
                     }
@@ -79,10 +95,10 @@ async fn relay(client: TcpStream, server: TcpStream, armed: Arc<AtomicBool>, sta
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let commit = buf[..n].windows(6).any(|w| w == b"COMMIT");
+        let commit = buf[..n].windows(cut_at.at.len()).any(|w| w == cut_at.at);
         if commit && armed.swap(false, Ordering::SeqCst) {
             cut.store(true, Ordering::SeqCst);
-            if to_server.write_all(&buf[..n]).await.is_ok() && !stall {
+            if to_server.write_all(&buf[..n]).await.is_ok() && !cut_at.stall {
                 let _ = down.await; // until the server answered it
             }
             return;
@@ -103,11 +119,11 @@ async fn setup(armed: Arc<AtomicBool>) -> (PgPool, PgPool) {
 
 /// [`setup`], and the proxy's URL.
 async fn setup_with_url(armed: Arc<AtomicBool>) -> (PgPool, PgPool, PgConnectOptions) {
-    setup_proxy(armed, false).await
+    setup_proxy(armed, AT_COMMIT).await
 }
 
-/// [`setup_with_url`], the proxy stalling with `stall`.
-async fn setup_proxy(armed: Arc<AtomicBool>, stall: bool) -> (PgPool, PgPool, PgConnectOptions) {
+/// [`setup_with_url`], the proxy cutting as `cut` says.
+async fn setup_proxy(armed: Arc<AtomicBool>, cut: Cut) -> (PgPool, PgPool, PgConnectOptions) {
     let url = testkit::pg::fresh_database("tx").await;
     let options = PgConnectOptions::from_str(&url).unwrap();
     let direct = PgPoolOptions::new()
@@ -124,7 +140,7 @@ async fn setup_proxy(armed: Arc<AtomicBool>, stall: bool) -> (PgPool, PgPool, Pg
         .await
         .unwrap();
     let server = (options.get_host().to_owned(), options.get_port());
-    let port = proxy(server, armed, stall).await;
+    let port = proxy(server, armed, cut).await;
     let via_options = options.host("127.0.0.1").port(port);
     let via = PgPoolOptions::new()
         .max_connections(2)
@@ -343,7 +359,14 @@ async fn transfer_timed(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result
 #[tokio::test]
 async fn a_per_attempt_timeout_during_commit_is_retried_and_applied_twice() {
     let armed = Arc::new(AtomicBool::new(false));
-    let (direct, via, _) = setup_proxy(armed.clone(), true).await;
+    let (direct, via, _) = setup_proxy(
+        armed.clone(),
+        Cut {
+            stall: true,
+            ..AT_COMMIT
+        },
+    )
+    .await;
     armed.store(true, Ordering::SeqCst);
     transfer_timed(&via, 1, 2, 10).await.unwrap();
     assert!(
@@ -352,4 +375,42 @@ async fn a_per_attempt_timeout_during_commit_is_retried_and_applied_twice() {
     );
     assert_eq!(TIMED_ATTEMPTS.load(Ordering::Relaxed), 2);
     assert_eq!(balances(&direct).await, [(1, 980), (2, 1020)]);
+}
+
+static NESTED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The transfer's updates in a savepoint (`tx.begin()`), released with
+/// `commit`, then the transaction committed.
+#[retry(preset = "db", backoff = "none")]
+async fn transfer_nested(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), sqlx::Error> {
+    NESTED_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+    move_cents(&mut savepoint, from, to, cents).await?;
+    retry_runtime::sqlx::commit(savepoint).await?;
+    retry_runtime::sqlx::commit(tx).await
+}
+
+/// A connection that breaks while `commit` releases a savepoint (a nested
+/// transaction's `RELEASE SAVEPOINT`) takes the open transaction with it:
+/// nothing was committed, so the error is the broken connection it is,
+/// Connect, and `db` runs the transfer again: applied once, by the second
+/// attempt.
+#[tokio::test]
+async fn a_connection_lost_while_a_savepoint_is_released_is_retried() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let cut = Cut {
+        at: b"RELEASE SAVEPOINT",
+        stall: false,
+    };
+    let (direct, via, _) = setup_proxy(armed.clone(), cut).await;
+    armed.store(true, Ordering::SeqCst);
+    let result = transfer_nested(&via, 1, 2, 10).await;
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "no RELEASE SAVEPOINT went through the proxy"
+    );
+    assert_eq!(NESTED_ATTEMPTS.load(Ordering::Relaxed), 2, "{result:?}");
+    result.unwrap();
+    assert_eq!(balances(&direct).await, [(1, 990), (2, 1010)]);
 }
