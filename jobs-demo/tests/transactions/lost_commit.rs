@@ -343,8 +343,9 @@ enum TxError {
 
 static TIMED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 
-/// [`transfer`] with a per-attempt timeout.
-#[retry(preset = "db", backoff = "none", timeout = "500ms")]
+/// [`transfer`] with a per-attempt timeout (long enough for a busy
+/// machine's second attempt; the first waits it out).
+#[retry(preset = "db", backoff = "none", timeout = "2s")]
 async fn transfer_timed(pool: &PgPool, from: i64, to: i64, cents: i64) -> Result<(), TxError> {
     TIMED_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
     let mut tx = pool.begin().await?;
