@@ -196,8 +196,9 @@ impl CommitUnknown {
     /// The error [`commit`] returns for a COMMIT that failed with `error`:
     /// wrapped (`sqlx::Error::Io` holding a `CommitUnknown`) when it leaves
     /// the outcome unknown (`Io`, `Tls`, `Protocol`, `WorkerCrashed`),
-    /// `error` itself otherwise. For a COMMIT sent another way
-    /// (`sqlx::query("COMMIT")` on a connection you manage).
+    /// `error` itself otherwise (one wrapped already too). For a COMMIT
+    /// sent another way (`sqlx::query("COMMIT")` on a connection you
+    /// manage).
     ///
     /// ```
     /// use retry_runtime::sqlx::CommitUnknown;
@@ -207,6 +208,9 @@ impl CommitUnknown {
     /// ```
     pub fn wrap(error: ::sqlx::Error) -> ::sqlx::Error {
         use ::sqlx::Error as E;
+        if Self::find(&error).is_some() {
+            return error;
+        }
         match error {
             E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed => {
                 E::Io(std::io::Error::other(CommitUnknown { error }))
@@ -572,6 +576,17 @@ mod tests {
             OneLine(&chain).to_string(),
             format!("error communicating with database: {unknown}: {reset}: {unknown}: {reset}")
         );
+    }
+
+    #[test]
+    fn an_error_wrapped_already_is_not_wrapped_again() {
+        for (once, twice) in broken().into_iter().zip(broken()) {
+            let once = CommitUnknown::wrap(once);
+            let twice = CommitUnknown::wrap(CommitUnknown::wrap(twice));
+            assert_eq!(twice.to_string(), once.to_string());
+            let original = CommitUnknown::find(&twice).unwrap().error();
+            assert!(CommitUnknown::find(original).is_none(), "{twice:?}");
+        }
     }
 
     #[test]
