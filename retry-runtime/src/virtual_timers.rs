@@ -198,6 +198,7 @@ pub(crate) fn clear(thread: u64) {
 mod tests {
     use super::*;
     use crate::testing;
+    use core::future::Future;
 
     /// Polls `wait` once with a waker that does nothing.
     fn poll_once(wait: &mut VirtualWait) -> Poll<()> {
@@ -250,6 +251,35 @@ mod tests {
         assert!(poll_once(&mut taken).is_pending());
         assert!(poll_once(&mut taken).is_ready());
         assert_eq!(virtual_time::offset(), s(5));
+    }
+
+    /// A wait no timer of this library's took (a run on a sleeper of
+    /// yours, on `NoWait`, a hedged run without a hedge delay, a loop of
+    /// yours that asks `sleep::should_sleep`: the clock
+    /// moved by it whole) is not taken by the next timer made for another
+    /// run's wait of the same length that was not recorded before it (the
+    /// first attempt's wait for a cooldown, `paused_sleep`): that wait is
+    /// recorded and moves the clock too.
+    #[cfg(feature = "smol")]
+    #[test]
+    fn a_wait_left_untaken_is_not_taken_by_another_runs_first_wait() {
+        let paused = testing::pause();
+        let s = Duration::from_secs;
+        let how = crate::sleep::wait_on(&testing::NoWait, s(1));
+        let mut no_wait = core::pin::pin!(crate::sleep::timer(&testing::NoWait, s(1), how));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(no_wait.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(virtual_time::offset(), s(1));
+        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
+        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        assert_eq!(paused.waits(), [s(1), s(1)]);
+        assert_eq!(virtual_time::offset(), s(2));
+        // a loop of the user's that asks `should_sleep` makes no timer
+        assert!(!crate::sleep::should_sleep(s(1)));
+        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
+        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        assert_eq!(paused.waits(), [s(1); 4]);
+        assert_eq!(virtual_time::offset(), s(4));
     }
 
     /// A timer polled on another thread than its own (a task moved by a
