@@ -504,6 +504,19 @@ pub(crate) mod virtual_time {
         })
     }
 
+    /// The virtual wait just recorded is not for this library's timer to
+    /// take: a sleeper of the user's made its timer (`NoWait`, a
+    /// `sleep_virtual` of its own), or none is made (a hedged run's, a
+    /// loop of the user's that asked `should_sleep`). Forgotten, so that
+    /// the next timer made for another wait of the same length, not
+    /// recorded before it (a first attempt's wait for a cooldown), does
+    /// not take it ([`just_recorded`]).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn forget_last_wait() {
+        let _ = LAST_WAIT.try_with(|l| l.set(None));
+    }
+
     /// A virtual timer's wait is over: this thread's clock reads at least
     /// its `deadline` (a later one, from a wait not claimed, stays).
     #[cfg(any(feature = "smol", feature = "futures-timer"))]

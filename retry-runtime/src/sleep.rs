@@ -1000,7 +1000,10 @@ pub async fn sleep_async(wait: Duration) {
 pub fn should_sleep(wait: Duration) -> bool {
     #[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
     {
-        wait_on(&DefaultSleeper, wait) == Wait::Timer
+        if virtual_time::paused_here() {
+            return should_sleep_paused(wait);
+        }
+        !is_zero(wait)
     }
     // no timer of this library's: the caller's is awaited, and under
     // `testing::pause` the wait is virtual, as on smol's and futures-timer's
@@ -1013,6 +1016,20 @@ pub fn should_sleep(wait: Duration) -> bool {
     }
 }
 
+/// [`should_sleep`] on a paused thread: the wait recorded, and no timer
+/// of this library's made for a virtual one (the loop goes on at once,
+/// the clock moved by the whole wait).
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer"))]
+#[cold]
+#[inline(never)]
+fn should_sleep_paused(wait: Duration) -> bool {
+    let how = wait_paused(&DefaultSleeper, wait);
+    if how == Wait::Virtual {
+        virtual_time::forget_last_wait();
+    }
+    how == Wait::Timer
+}
+
 /// [`should_sleep`] on a paused thread without a timer feature: the wait
 /// recorded, and virtual (the thread's clock advanced; nothing to sleep).
 #[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer")))]
@@ -1020,6 +1037,7 @@ pub fn should_sleep(wait: Duration) -> bool {
 #[inline(never)]
 fn virtual_wait_paused(wait: Duration) -> bool {
     virtual_time::on_paused_async_wait(wait, true);
+    virtual_time::forget_last_wait();
     false
 }
 
@@ -1094,7 +1112,10 @@ pub(crate) fn timer<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration, how: Wait)
 #[cold]
 #[inline(never)]
 fn virtual_timer<S: Sleeper + ?Sized>(sleeper: &S) -> S::Sleep {
-    sleeper.sleep_virtual()
+    let sleep = sleeper.sleep_virtual();
+    // (a sleeper of the user's took no wait: none left to take)
+    virtual_time::forget_last_wait();
+    sleep
 }
 
 /// `Duration::is_zero` as one test of both halves (`is_zero` compiles to

@@ -252,7 +252,10 @@ fn paused_sleep<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> S::Sleep {
         if !crate::clock::virtual_time::just_recorded(wait) {
             crate::clock::virtual_time::on_paused_async_wait(wait, true);
         }
-        sleeper.sleep_virtual()
+        let sleep = sleeper.sleep_virtual();
+        // (a sleeper of the user's took no wait: none left to take)
+        crate::clock::virtual_time::forget_last_wait();
+        sleep
     } else {
         sleeper.sleep(wait)
     }

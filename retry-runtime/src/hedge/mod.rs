@@ -784,6 +784,8 @@ where
                                 // armed below, for the next start
                                 Wait::Timer => {}
                                 Wait::Virtual => {
+                                    // (no timer takes it: the clock keeps it)
+                                    crate::clock::virtual_time::forget_last_wait();
                                     start_next = true;
                                     yield_first = true;
                                 }
