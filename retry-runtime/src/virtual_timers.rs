@@ -303,6 +303,25 @@ mod tests {
         assert_eq!(virtual_time::offset(), s(2));
     }
 
+    /// A limit that stays (docs/testing.md): a timer kept alive but no
+    /// longer polled (a `select`'s loser kept for later) keeps its place
+    /// in the line, so a later deadline on its thread does not end (a test
+    /// that awaits it hangs) until that timer is dropped.
+    #[test]
+    fn a_timer_kept_but_not_polled_holds_later_ones_until_dropped() {
+        let _paused = testing::pause();
+        let mut kept = timer_for(Duration::from_secs(1));
+        let mut later = timer_for(Duration::from_secs(2));
+        assert!(poll_once(&mut kept).is_pending());
+        assert!(poll_once(&mut later).is_pending());
+        for _ in 0..3 {
+            assert!(poll_once(&mut later).is_pending());
+        }
+        drop(kept);
+        assert!(poll_once(&mut later).is_ready());
+        assert_eq!(virtual_time::offset(), Duration::from_secs(2));
+    }
+
     /// The last pause guard empties its thread's line: a timer left in it
     /// ends when next polled.
     #[test]
