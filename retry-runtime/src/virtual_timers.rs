@@ -212,6 +212,17 @@ mod tests {
         VirtualWait::new()
     }
 
+    /// Timers for waits of 1s and 2s, both past their yield, the 2s one
+    /// waiting for its turn.
+    fn two_in_line() -> (VirtualWait, VirtualWait) {
+        let mut first = timer_for(Duration::from_secs(1));
+        let mut second = timer_for(Duration::from_secs(2));
+        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_once(&mut second).is_pending());
+        assert!(poll_once(&mut second).is_pending(), "1s first");
+        (first, second)
+    }
+
     #[test]
     fn the_timer_takes_its_waits_advance_back_and_moves_the_clock_in_its_turn() {
         let _paused = testing::pause();
@@ -289,11 +300,7 @@ mod tests {
     fn a_timer_polled_on_another_thread_ends_and_leaves_its_line() {
         let _paused = testing::pause();
         let s = Duration::from_secs;
-        let mut moved = timer_for(s(1));
-        let mut next = timer_for(s(2));
-        assert!(poll_once(&mut moved).is_pending());
-        assert!(poll_once(&mut next).is_pending());
-        assert!(poll_once(&mut next).is_pending(), "1s first");
+        let (moved, mut next) = two_in_line();
         let over = std::thread::spawn(move || {
             let mut moved = moved;
             poll_once(&mut moved)
@@ -310,10 +317,7 @@ mod tests {
     #[test]
     fn a_timer_kept_but_not_polled_holds_later_ones_until_dropped() {
         let _paused = testing::pause();
-        let mut kept = timer_for(Duration::from_secs(1));
-        let mut later = timer_for(Duration::from_secs(2));
-        assert!(poll_once(&mut kept).is_pending());
-        assert!(poll_once(&mut later).is_pending());
+        let (kept, mut later) = two_in_line();
         for _ in 0..3 {
             assert!(poll_once(&mut later).is_pending());
         }
@@ -327,11 +331,7 @@ mod tests {
     #[test]
     fn the_last_guard_empties_the_line() {
         let paused = testing::pause();
-        let mut first = timer_for(Duration::from_secs(1));
-        let mut second = timer_for(Duration::from_secs(2));
-        assert!(poll_once(&mut first).is_pending());
-        assert!(poll_once(&mut second).is_pending());
-        assert!(poll_once(&mut second).is_pending());
+        let (mut first, mut second) = two_in_line();
         drop(paused);
         let here = virtual_time::thread_key();
         assert!(!line().iter().any(|e| Some(e.thread) == here));

@@ -304,6 +304,30 @@ fn under_pause_two_runs_at_once_each_make_the_attempts_of_one_alone() {
     assert_eq!(ms_since(t0) / 1000, 9);
 }
 
+/// The attempts a task makes (its name, and the virtual second since
+/// `t0`), for [`three_busy_attempts`].
+type Starts = RefCell<Vec<(&'static str, u128)>>;
+
+/// A run named `name` on smol's timer: three attempts, each busy and
+/// pushed to `starts`, `secs` seconds apart.
+async fn three_busy_attempts(
+    starts: &Starts,
+    t0: Duration,
+    name: &'static str,
+    secs: u64,
+) -> Result<(), Fail> {
+    let policy = Policy::new()
+        .with_max_attempts(3)
+        .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(secs)));
+    policy
+        .retry(|| {
+            starts.borrow_mut().push((name, ms_since(t0) / 1000));
+            async { Err::<(), _>(Fail::Busy) }
+        })
+        .sleep_with(SmolSleeper)
+        .await
+}
+
 /// Waits of 3s, 5s and 7s in three tasks, and an app's loop sleeping 4s
 /// with `sleep_async`, end in the order of their deadlines: each attempt
 /// starts at the virtual time its run's own waits make (a run's 3s waits
@@ -314,20 +338,8 @@ fn under_pause_waits_of_three_tasks_end_in_deadline_order() {
     let starts = RefCell::new(Vec::new());
     let t0 = now();
     let run = |name: &'static str, secs: u64| {
-        let starts = &starts;
-        async move {
-            let policy = Policy::new()
-                .with_max_attempts(3)
-                .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(secs)));
-            let r = policy
-                .retry(|| {
-                    starts.borrow_mut().push((name, ms_since(t0) / 1000));
-                    async { Err::<(), _>(Fail::Busy) }
-                })
-                .sleep_with(SmolSleeper)
-                .await;
-            assert!(r.is_err());
-        }
+        let run = three_busy_attempts(&starts, t0, name, secs);
+        async move { assert!(run.await.is_err()) }
     };
     // an app's own loop sleeping with `sleep_async` between its calls
     let app_loop = async {
@@ -371,21 +383,7 @@ fn under_pause_a_run_dropped_in_its_wait_does_not_hold_the_others() {
     let _paused = testing::pause();
     let starts = RefCell::new(Vec::new());
     let t0 = now();
-    let run = |name: &'static str, secs: u64| {
-        let starts = &starts;
-        async move {
-            let policy = Policy::new()
-                .with_max_attempts(3)
-                .with_backoff(retry_runtime::Backoff::fixed(Duration::from_secs(secs)));
-            policy
-                .retry(|| {
-                    starts.borrow_mut().push((name, ms_since(t0) / 1000));
-                    async { Err::<(), _>(Fail::Busy) }
-                })
-                .sleep_with(SmolSleeper)
-                .await
-        }
-    };
+    let run = |name, secs| three_busy_attempts(&starts, t0, name, secs);
     let ex = smol::LocalExecutor::new();
     // the dropped one's wait (1s) ends first: left in the line, it would
     // hold the other's (2s) for ever
