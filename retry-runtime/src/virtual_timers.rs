@@ -293,6 +293,31 @@ mod tests {
         assert_eq!(virtual_time::offset(), s(4));
     }
 
+    /// The same for a hedged run without a hedge delay, whose virtual
+    /// wait no timer takes (it yields itself).
+    #[cfg(feature = "smol")]
+    #[test]
+    fn a_hedged_runs_wait_is_not_taken_by_another_runs_first_wait() {
+        let paused = testing::pause();
+        let s = Duration::from_secs;
+        let policy = crate::Policy::new()
+            .with_max_attempts(2)
+            .with_backoff(crate::Backoff::fixed(s(1)));
+        let hedged = policy
+            .retry(|| async { Err::<(), _>("down") })
+            .sleep_with(crate::sleep::SmolSleeper)
+            .hedged();
+        let mut hedged = core::pin::pin!(hedged);
+        let mut cx = Context::from_waker(Waker::noop());
+        // its first attempt failed, its wait recorded: it yields
+        assert!(hedged.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(paused.waits(), [s(1)]);
+        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
+        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        assert_eq!(paused.waits(), [s(1), s(1)]);
+        assert_eq!(virtual_time::offset(), s(2));
+    }
+
     /// A timer polled on another thread than its own (a task moved by a
     /// multi-thread executor) ends, and leaves its own thread's line: the
     /// next timer there has its turn.
