@@ -264,6 +264,16 @@ mod tests {
         assert_eq!(virtual_time::offset(), s(5));
     }
 
+    /// Another run's first wait for a cooldown on smol's timer, not
+    /// recorded before its timer is made (`paused_sleep` records it),
+    /// polled to its end.
+    #[cfg(feature = "smol")]
+    fn another_runs_first_wait(wait: Duration) {
+        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, wait);
+        let mut cx = Context::from_waker(Waker::noop());
+        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+    }
+
     /// A wait no timer of this library's took (a run on a sleeper of
     /// yours, on `NoWait`, a hedged run without a hedge delay, a loop of
     /// yours that asks `sleep::should_sleep`: the clock
@@ -281,14 +291,12 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         assert!(no_wait.as_mut().poll(&mut cx).is_ready());
         assert_eq!(virtual_time::offset(), s(1));
-        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
-        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        another_runs_first_wait(s(1));
         assert_eq!(paused.waits(), [s(1), s(1)]);
         assert_eq!(virtual_time::offset(), s(2));
         // a loop of the user's that asks `should_sleep` makes no timer
         assert!(!crate::sleep::should_sleep(s(1)));
-        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
-        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        another_runs_first_wait(s(1));
         assert_eq!(paused.waits(), [s(1); 4]);
         assert_eq!(virtual_time::offset(), s(4));
     }
@@ -312,8 +320,7 @@ mod tests {
         // its first attempt failed, its wait recorded: it yields
         assert!(hedged.as_mut().poll(&mut cx).is_pending());
         assert_eq!(paused.waits(), [s(1)]);
-        let mut first = crate::__private::sleep_on(&crate::sleep::SmolSleeper, s(1));
-        while core::pin::Pin::new(&mut first).poll(&mut cx).is_pending() {}
+        another_runs_first_wait(s(1));
         assert_eq!(paused.waits(), [s(1), s(1)]);
         assert_eq!(virtual_time::offset(), s(2));
     }
