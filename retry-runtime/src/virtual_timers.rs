@@ -165,8 +165,11 @@ fn leave_line(id: u64) {
     let Some(at) = line.iter().position(|e| e.id == id) else {
         return;
     };
-    let (_, next) = take_out(&mut line, at);
+    let (left, next) = take_out(&mut line, at);
     drop(line);
+    // its stored waker dropped after the line is let go: a waker's drop
+    // may drop a task, whose timers would take the line again
+    drop(left);
     if let Some(next) = next {
         next.wake();
     }
