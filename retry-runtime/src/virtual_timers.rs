@@ -201,6 +201,7 @@ pub(crate) fn clear(thread: u64) {
 mod tests {
     use super::*;
     use crate::testing;
+    #[cfg(feature = "smol")]
     use core::future::Future;
 
     /// Polls `wait` once with a waker that does nothing.
