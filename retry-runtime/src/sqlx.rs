@@ -28,8 +28,9 @@
 //!
 //! **When the COMMIT's outcome is unknown.** The server may have committed
 //! when the connection breaks while `COMMIT` is on its way or its answer
-//! is: `tx.commit()` then reports an `Io` error (or `Tls`, `Protocol`,
-//! `WorkerCrashed`), [`ErrorKind::Connect`] like any broken connection,
+//! is: `tx.commit()` then reports an `Io` error (or `Tls`),
+//! [`ErrorKind::Connect`] like any broken connection (a `Protocol` or
+//! `WorkerCrashed` error is [`ErrorKind::Unknown`] already),
 //! and a policy that retries `Connect` (`db` does) runs the transaction
 //! again: a transfer applied twice, and `Ok` returned. [`commit`] turns
 //! those errors into one that says so ([`CommitUnknown`]), of kind
@@ -183,7 +184,8 @@ pub async fn commit<DB: ::sqlx::Database>(
 /// assert!(matches!(unknown.error(), sqlx::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionReset));
 /// assert!(e.to_string().contains("the COMMIT's outcome is unknown"));
 ///
-/// // the server's answer to the COMMIT: known, kept as it is
+/// // an error that says nothing of a broken connection is kept as it
+/// // is (a `Database` error, the server's answer to the COMMIT, too)
 /// let closed = CommitUnknown::wrap(sqlx::Error::PoolClosed);
 /// assert!(CommitUnknown::find(&closed).is_none());
 /// ```
