@@ -1109,9 +1109,12 @@ pub(crate) fn timer<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration, how: Wait)
     sleeper.sleep(wait)
 }
 
+/// The timer of a virtual wait just recorded: the sleeper's
+/// [`Sleeper::sleep_virtual`] (this library's timers take the wait into
+/// their thread's line), and the wait forgotten if it did not.
 #[cold]
 #[inline(never)]
-fn virtual_timer<S: Sleeper + ?Sized>(sleeper: &S) -> S::Sleep {
+pub(crate) fn virtual_timer<S: Sleeper + ?Sized>(sleeper: &S) -> S::Sleep {
     let sleep = sleeper.sleep_virtual();
     // (a sleeper of the user's took no wait: none left to take)
     virtual_time::forget_last_wait();

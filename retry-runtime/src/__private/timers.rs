@@ -252,10 +252,7 @@ fn paused_sleep<S: Sleeper + ?Sized>(sleeper: &S, wait: Duration) -> S::Sleep {
         if !crate::clock::virtual_time::just_recorded(wait) {
             crate::clock::virtual_time::on_paused_async_wait(wait, true);
         }
-        let sleep = sleeper.sleep_virtual();
-        // (a sleeper of the user's took no wait: none left to take)
-        crate::clock::virtual_time::forget_last_wait();
-        sleep
+        crate::sleep::virtual_timer(sleeper)
     } else {
         sleeper.sleep(wait)
     }
