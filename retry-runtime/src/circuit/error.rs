@@ -58,10 +58,17 @@ pub struct CircuitOpen {
     /// rejects every call until a [reset](super::CircuitBreaker::reset),
     /// and the rejection gives no [`Classify::retry_after`] hint.
     pub forced: bool,
+    /// The breaker is half-open: its probes are out and have not answered.
+    /// `retry_after` is then the longest it can take (a probe that hangs is
+    /// replaced after a recovery timeout); a probe's success closes the
+    /// breaker sooner.
+    pub half_open: bool,
 }
 
 /// ``circuit `{name}` is open; retry after {wait}`` (forced open:
-/// ``circuit `{name}` is forced open; calls are rejected until a reset``),
+/// ``circuit `{name}` is forced open; calls are rejected until a reset``;
+/// half-open: ``circuit `{name}` is half-open (its probes are under way);
+/// retry after {wait} at most``),
 /// the name's control and format characters escaped (`\n`, `\u{1b}`), as a
 /// log line's message shows it: a breaker named at run time cannot split a
 /// line that shows this error.
@@ -78,6 +85,12 @@ impl fmt::Display for CircuitOpen {
             write!(
                 f,
                 "circuit `{name}` is forced open; calls are rejected until a reset"
+            )
+        } else if self.half_open {
+            let wait = Wait::of(&self.retry_after);
+            write!(
+                f,
+                "circuit `{name}` is half-open (its probes are under way); retry after {wait} at most"
             )
         } else {
             let wait = Wait::of(&self.retry_after);
@@ -100,6 +113,26 @@ impl CircuitOpen {
             circuit,
             retry_after,
             forced: false,
+            half_open: false,
+        }
+    }
+
+    /// A rejection by the breaker named `circuit` while it is half-open,
+    /// its probes out (for tests and custom breakers): `retry_after` is
+    /// the longest they can take.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = retry_runtime::CircuitOpen::new_half_open("db", Duration::from_secs(29));
+    /// assert!(o.half_open);
+    /// assert_eq!(o.to_string(), "circuit `db` is half-open (its probes are under way); retry after 29s at most");
+    /// ```
+    pub const fn new_half_open(circuit: &'static str, retry_after: Duration) -> CircuitOpen {
+        CircuitOpen {
+            circuit,
+            retry_after,
+            forced: false,
+            half_open: true,
         }
     }
 
@@ -120,6 +153,7 @@ impl CircuitOpen {
             circuit,
             retry_after: Duration::MAX,
             forced: true,
+            half_open: false,
         }
     }
 }

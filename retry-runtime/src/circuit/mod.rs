@@ -591,7 +591,9 @@ impl CircuitBreaker {
             // Every probe is out. If they have not all reported within a
             // recovery timeout of the latest grant, some were lost: start a
             // new round.
-            CircuitState::HalfOpen => self.first_probe_after_recovery(w).map_err(Err),
+            CircuitState::HalfOpen => self
+                .first_probe_after_recovery(w)
+                .map_err(|open| Err(CircuitOpen::new_half_open(open.circuit, open.retry_after))),
         });
         let permit = match moved {
             Ok((w, next)) => {
@@ -1124,6 +1126,39 @@ mod tests {
         assert!(B.refuses_now(), "forced open until a reset");
         B.reset();
         assert!(!B.refuses_now());
+    }
+
+    /// A call turned away while the breaker is half-open, its probe under
+    /// way, is told so (a walk-through's chunk reports read "is open" while
+    /// the probe was in flight); an open breaker's rejection is not.
+    #[test]
+    fn a_rejection_while_probing_says_half_open() {
+        use crate::clock::ManualClock;
+        static CLOCK: ManualClock = ManualClock::new();
+        static B: CircuitBreaker = CircuitBreaker::new("probing")
+            .with_failures(1)
+            .with_recovery(Duration::from_secs(30))
+            .with_clock(&CLOCK);
+        let p = B.try_acquire().unwrap();
+        B.record(p, Outcome::Failure);
+        let open = B.try_acquire().unwrap_err();
+        assert!(!open.half_open);
+        assert_eq!(
+            open.to_string(),
+            "circuit `probing` is open; retry after 30s"
+        );
+        CLOCK.advance(Duration::from_secs(31));
+        let probe = B.try_acquire().unwrap();
+        CLOCK.advance(Duration::from_secs(1));
+        let probing = B.try_acquire().unwrap_err();
+        assert!(probing.half_open && !probing.forced);
+        assert_eq!(probing.retry_after, Duration::from_secs(29));
+        assert_eq!(
+            probing.to_string(),
+            "circuit `probing` is half-open (its probes are under way); retry after 29s at most"
+        );
+        B.record(probe, Outcome::Success);
+        assert!(B.try_acquire().is_ok());
     }
 
     /// A breaker opened on a thread whose time is virtual (a test's
