@@ -625,6 +625,7 @@ static MADE_TOKENS: RetryBudget = RetryBudget::new("shutdown-made-tokens");
 
 #[test]
 fn a_run_stopped_during_the_retried_attempt_keeps_its_token_spent() {
+    let logs = support::capture();
     let policy = policy("made")
         .with_backoff(Backoff::None)
         .with_budget(&MADE_TOKENS);
@@ -637,12 +638,75 @@ fn a_run_stopped_during_the_retried_attempt_keeps_its_token_spent() {
     // the wait is over, the retry is made; the shutdown comes during it
     run.before_attempt::<JobError>().unwrap();
     let e = run.stopped(JobError::Down);
-    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    // the attempt cut short was made: it counts, and the end is told
+    assert_eq!((e.attempts, e.reason), (2, StopReason::Stopped));
     assert_eq!(
         MADE_TOKENS.stats().retries,
         1,
         "the retry was made: its token stays spent"
     );
+    let line = logs.assert_logged(
+        Level::WARN,
+        "made failed after 2 attempts (stopped: its stop signal fired)",
+    );
+    support::assert_fields(&line, &[("outcome", "stopped")]);
+}
+
+/// A hand loop that races each attempt with its shutdown (a download's
+/// Ctrl-C, dropping the transfer) and calls `stopped` during the first
+/// one: the attempt was made, so the error counts it and the end is told
+/// (the line, `on_give_up`); a breaker's leave goes back as neutral. (It
+/// read `not attempted`, 0 attempts, and told nobody: a walk-through's
+/// downloader, 3,000 bytes written by then.)
+#[test]
+fn a_run_stopped_during_its_first_attempt_counts_it_and_tells_its_end() {
+    static ENDS: AtomicU32 = AtomicU32::new(0);
+    static PROBED: retry_runtime::CircuitBreaker =
+        retry_runtime::CircuitBreaker::new("shutdown-in-attempt").with_failures(1);
+    fn ended(ev: &GiveUpEvent<'_>) {
+        assert_eq!(
+            (ev.attempts, ev.reason, ev.kind),
+            (1, StopReason::Stopped, None)
+        );
+        ENDS.fetch_add(1, SeqCst);
+    }
+    let logs = support::capture();
+    let policy = policy("download")
+        .with_circuit(&PROBED)
+        .with_on_give_up(ended);
+    let mut run = retry_runtime::Run::new(&policy);
+    run.before_attempt::<retry_runtime::CircuitOpen>().unwrap();
+    // Ctrl-C during the transfer: the attempt is dropped
+    let e = run.stopped("interrupted");
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    assert_eq!(
+        e.to_string(),
+        "download failed after 1 attempt (stopped: its stop signal fired): interrupted"
+    );
+    assert_eq!(ENDS.load(SeqCst), 1);
+    logs.assert_logged(Level::WARN, "download failed after 1 attempt (stopped");
+    let stats = PROBED.stats();
+    assert_eq!(
+        (stats.failures, stats.successes, stats.neutral),
+        (0, 0, 1),
+        "{stats:?}"
+    );
+    assert!(
+        PROBED.try_acquire().is_ok(),
+        "a cut attempt says nothing of the dependency"
+    );
+
+    // without `before_attempt`, a stop cannot be told from one before the
+    // first attempt: nothing counted, nothing told
+    let plain = policy_without_guard();
+    let run = retry_runtime::Run::new(&plain);
+    let e = run.stopped("interrupted");
+    assert_eq!(e.attempts, 0);
+    assert_eq!(ENDS.load(SeqCst), 1);
+}
+
+fn policy_without_guard() -> Policy<retry_runtime::RetryOn> {
+    policy("download-unguarded")
 }
 
 // A first attempt's wait for a shared cooldown (a 429's hold, a pace's

@@ -137,6 +137,9 @@ pub struct Run<'p, W, G: Guards = NoCircuit> {
     waiting: bool,
     /// The run ended (a success, a give-up): its attempts are counted.
     ended: bool,
+    /// An attempt was let make ([`before_attempt`](Run::before_attempt)'s
+    /// `Ok`) and not reported yet: a stop now ends the run during it.
+    attempting: bool,
 }
 
 impl<'p, W, G: Guards> Run<'p, W, G> {
@@ -150,6 +153,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
             state: Guarded::of(policy, State::new(policy)),
             waiting: false,
             ended: false,
+            attempting: false,
         }
     }
 
@@ -195,13 +199,16 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         // here, which tells the run's end itself: `stopped` has no wait to
         // end after this)
         self.waiting = false;
-        self.state.admit(self.policy)
+        let admitted = self.state.admit(self.policy);
+        self.attempting = admitted.is_ok();
+        admitted
     }
 
     /// The attempt just made succeeded; logs at INFO if it was not the first.
     #[inline]
     pub fn succeeded(&mut self) {
         self.waiting = false;
+        self.attempting = false;
         self.ended = true;
         self.state.succeeded(self.policy);
     }
@@ -218,6 +225,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         W: When<E>,
     {
         let decision = self.state.failed(self.policy, error);
+        self.attempting = false;
         self.waiting = matches!(decision, Decision::Retry { .. });
         self.ended = !self.waiting;
         decision
@@ -246,6 +254,7 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     #[inline(never)]
     pub fn rejected(&mut self) -> Decision {
         let decision = self.state.rejected(self.policy);
+        self.attempting = false;
         self.waiting = matches!(decision, Decision::Retry { .. });
         self.ended = !self.waiting;
         decision
@@ -353,22 +362,30 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
         self.state.error(self.policy, last_error, reason)
     }
 
-    /// End the run at a shutdown, in place of the wait [`failed`](Run::failed)
-    /// returned ([`Decision::Retry`]) or during it: the retry is not made
-    /// (its budget token goes back), and the run ends as
+    /// End the run at a shutdown: in place of the wait
+    /// [`failed`](Run::failed) returned ([`Decision::Retry`]) or during it,
+    /// or during an attempt [`before_attempt`](Run::before_attempt) let you
+    /// make (a loop that races the attempt itself with its shutdown and
+    /// drops it: a download's Ctrl-C). In a wait, the retry is not made
+    /// (its budget token goes back); during an attempt, that attempt was
+    /// made and counts in [`RetryError::attempts`] (a breaker records it
+    /// as neutral, as a dropped attempt). Either way the run ends as
     /// [`Retry::stop_on`](crate::Retry::stop_on)'s does, with
     /// [`StopReason::Stopped`]: the WARN line (`{operation} failed after
     /// 2 attempts (stopped: its stop signal fired)`), the metric
     /// (`outcome="stopped"`) and the policy's `on_give_up`, told
-    /// `last_error`, the failure it was to retry. (A hand-driven loop that
-    /// races its wait with a shutdown: a connection supervisor's.) Called
-    /// when the run is not in such a wait (it gave up, made no attempt, or
-    /// has asked [`before_attempt`](Run::before_attempt) for the retry,
-    /// which makes it or tells the refusal), it wraps `last_error` with
-    /// `StopReason::Stopped` and tells nobody: there is no retry to give
-    /// back, and an end was told. A run whose policy has a budget and no
-    /// breaker or throttle still calls `before_attempt` before each
-    /// attempt, for this.
+    /// `last_error`: in a wait, the failure it was to retry; during an
+    /// attempt, the error you give for the attempt cut short (not
+    /// classified: the event's `kind` is `None`). (A hand-driven loop:
+    /// a connection supervisor's, a resuming download's.) Called
+    /// otherwise (the run gave up, made no attempt, or `before_attempt`
+    /// refused the attempt, which told the refusal), it wraps `last_error`
+    /// with `StopReason::Stopped` and tells nobody: an end was told, or
+    /// nothing began. An attempt made without `before_attempt` cannot be
+    /// told from none: a loop that may stop during an attempt calls
+    /// `before_attempt` before each one (without a guard it is always
+    /// `Ok`), as does a run whose policy has a budget and no breaker or
+    /// throttle, for the wait's case.
     ///
     /// ```
     /// use retry_runtime::{Decision, Policy, Run, StopReason};
@@ -380,10 +397,20 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// let err = run.stopped(e);
     /// assert_eq!((err.attempts, err.reason), (1, StopReason::Stopped));
     /// assert_eq!(err.to_string(), "broker failed after 1 attempt (stopped: its stop signal fired): connection refused");
+    ///
+    /// // during an attempt: it counts
+    /// let policy = Policy::new().with_name("download");
+    /// let mut run = Run::new(&policy);
+    /// run.before_attempt::<std::io::Error>().unwrap();
+    /// // ... the transfer, raced with Ctrl-C: Ctrl-C won, the transfer dropped
+    /// let err = run.stopped("interrupted");
+    /// assert_eq!(err.to_string(), "download failed after 1 attempt (stopped: its stop signal fired): interrupted");
     /// ```
     pub fn stopped<E: Display>(mut self, last_error: E) -> RetryError<E> {
         if self.waiting {
             self.state.stopped_in_wait(self.policy, &last_error);
+        } else if self.attempting {
+            self.state.stopped_in_attempt(self.policy, &last_error);
         }
         self.state
             .error(self.policy, last_error, StopReason::Stopped)

@@ -171,6 +171,29 @@ impl State {
         kind: Option<ErrorKind>,
     ) {
         policy.retry_not_made();
+        self.tell_end(policy, reason, error, kind);
+    }
+
+    /// A run stopped during an attempt it was let make (a hand-driven
+    /// loop that raced the attempt with its shutdown,
+    /// [`Run::stopped`](super::Run::stopped)): the attempt counts, and the
+    /// end is told; no retry was announced, so no token goes back, and the
+    /// attempt's error is not classified (it did not end).
+    #[cold]
+    pub(super) fn stopped_in_attempt<W, G>(&mut self, policy: &Policy<W, G>, error: &dyn Display) {
+        self.attempts = self.attempts.saturating_add(1);
+        self.tell_end(policy, StopReason::Stopped, error, None);
+    }
+
+    /// The line of the run's end for `reason`, the metric and `on_give_up`,
+    /// told `error` (of `kind`).
+    fn tell_end<W, G>(
+        &mut self,
+        policy: &Policy<W, G>,
+        reason: StopReason,
+        error: &dyn Display,
+        kind: Option<ErrorKind>,
+    ) {
         let (elapsed, shown) = self.measure();
         let ev = GiveUpEvent {
             operation: policy.name,
