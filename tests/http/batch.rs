@@ -1,0 +1,705 @@
+//! docs/examples.md's "A batch API that answers per item": a push sender
+//! that sends chunks of device tokens to a local fake provider (axum on
+//! 127.0.0.1:0), whose 200 lists a result per token. Every token is
+//! accounted for exactly once (delivered, invalid, not delivered, or sent
+//! with its answer lost), none is delivered twice, a per-item failure
+//! neither opens the provider's breaker nor holds its shared cooldown, and
+//! a whole-request 429 does hold it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use retry_runtime::circuit::CircuitState;
+use retry_runtime::classify::never_sent;
+use retry_runtime::clock::{Clock, SystemClock};
+use retry_runtime::cooldown::Cooldown;
+use retry_runtime::policy::WithCircuit;
+use retry_runtime::reqwest::{error_for_status, HttpError};
+use retry_runtime::retry_after::retry_after_hint;
+use retry_runtime::{
+    kinds, presets, retry, testing, Causes, CircuitBreaker, CircuitOpen, Classify, ErrorKind,
+    Nested, Policy, RetryBudget, RetryError, RetryOn, RetryOnOrIf,
+};
+use serde::{Deserialize, Serialize};
+
+// ---- the sender, as the recipe writes it ----
+
+const CHUNK: usize = 100;
+/// The longest one request may take (the deadline keeps it free).
+const ATTEMPT: Duration = Duration::from_secs(5);
+
+#[derive(Serialize, Deserialize)]
+struct SendRequest {
+    message: String,
+    tokens: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ItemResult {
+    token: String,
+    /// ok | invalid_token | unavailable | rate_limited
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SendResponse {
+    results: Vec<ItemResult>,
+}
+
+/// Why one request failed as a whole.
+#[derive(Debug, thiserror::Error, Classify)]
+enum Cause {
+    #[error("{}", Causes(.0))]
+    #[classify(transparent)]
+    Http(reqwest::Error),
+    #[error(transparent)]
+    #[classify(transparent)]
+    Status(HttpError),
+    /// a 200 whose body is not the list: the provider may have acted
+    #[error("unreadable answer: {0}")]
+    #[classify(Unknown)]
+    Answer(serde_json::Error),
+}
+
+/// One request's failure, with how many tokens it carried: its retry line
+/// says "request for 40 tokens failed: ...".
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error("request for {pending} tokens failed: {cause}")]
+    Failed { pending: usize, cause: Cause },
+    #[error(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+impl Classify for SendError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SendError::Failed { cause, .. } => cause.kind(),
+            SendError::Open(open) => open.kind(),
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SendError::Failed { cause, .. } => cause.retry_after(),
+            SendError::Open(open) => open.retry_after(),
+        }
+    }
+}
+
+impl SendError {
+    /// Did the request reach the provider, which may have acted on it? A
+    /// failed status did not; a request never sent did not.
+    fn maybe_applied(&self) -> bool {
+        match self {
+            SendError::Failed {
+                cause: Cause::Http(e),
+                ..
+            } => !never_sent(e),
+            SendError::Failed {
+                cause: Cause::Answer(_),
+                ..
+            } => true,
+            SendError::Failed {
+                cause: Cause::Status(_),
+                ..
+            }
+            | SendError::Open(_) => false,
+        }
+    }
+}
+
+fn unsent(e: &SendError) -> bool {
+    matches!(e, SendError::Failed { cause: Cause::Http(e), .. } if never_sent(e))
+}
+
+/// One chunk's attempt failed: some tokens are left, or its request gave up.
+#[derive(Debug, thiserror::Error, Classify)]
+enum ChunkError {
+    #[error("{left} of {sent} tokens not delivered yet ({unavailable} unavailable)")]
+    #[classify(Unavailable, retry_after = wait)]
+    ItemsUnavailable {
+        left: usize,
+        sent: usize,
+        unavailable: usize,
+        wait: Option<Duration>,
+    },
+    #[error("{left} of {sent} tokens not delivered yet ({limited} rate limited)")]
+    #[classify(RateLimited, retry_after = wait)]
+    ItemsLimited {
+        left: usize,
+        sent: usize,
+        limited: usize,
+        wait: Option<Duration>,
+    },
+    #[error(transparent)]
+    #[classify(Permanent, why = "its request gave up; the chunk is not sent again")]
+    Request(RetryError<SendError>),
+}
+
+type RequestPolicy = Policy<RetryOnOrIf<fn(&SendError) -> bool>, WithCircuit>;
+
+/// What one provider shares between every job: its cooldown (a 429 holds
+/// them all), a retry budget, a breaker.
+#[derive(Clone, Copy)]
+struct Provider {
+    cooldown: &'static Cooldown,
+    budget: &'static RetryBudget,
+    breaker: &'static CircuitBreaker,
+}
+
+impl Provider {
+    fn leaked(name: &'static str) -> Provider {
+        Provider {
+            cooldown: Box::leak(Box::new(Cooldown::new(name))),
+            budget: Box::leak(Box::new(RetryBudget::new(name).with_max_tokens(100))),
+            breaker: Box::leak(Box::new(CircuitBreaker::new(name))),
+        }
+    }
+
+    /// Whole requests: only what was never applied is sent again (a 429, a
+    /// 503, a refused connection), through the shared guards.
+    fn request(&self) -> RequestPolicy {
+        presets::API
+            .with_name("push.request")
+            .retry_on(kinds![RateLimited | Unavailable])
+            .or_retry_if(unsent as fn(&SendError) -> bool)
+            .with_nested(Nested::Retry)
+            .with_budget(self.budget)
+            .with_cooldown(self.cooldown)
+            .with_circuit(self.breaker)
+    }
+
+    /// The tokens left after a 200: no cooldown (one device's wait is this
+    /// run's), no breaker (one device says nothing of the provider).
+    fn items(&self) -> Policy<RetryOn> {
+        presets::API
+            .with_name("push.items")
+            .retry_on(kinds![RateLimited | Unavailable])
+            .with_budget(self.budget)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Chunk {
+    pending: Vec<String>,
+    delivered: Vec<String>,
+    invalid: Vec<String>,
+}
+
+async fn post_once(
+    client: &reqwest::Client,
+    url: &str,
+    message: &str,
+    tokens: &[String],
+) -> Result<(SendResponse, Option<Duration>), SendError> {
+    let failed = |cause| SendError::Failed {
+        pending: tokens.len(),
+        cause,
+    };
+    let body = SendRequest {
+        message: message.into(),
+        tokens: tokens.to_vec(),
+    };
+    let resp = client
+        .post(url)
+        .body(serde_json::to_vec(&body).unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| failed(Cause::Http(e)))?;
+    let resp = error_for_status(resp)
+        .await
+        .map_err(|e| failed(Cause::Status(e)))?;
+    let wait = retry_after_hint(resp.headers()); // a 200's own, before the body
+    let bytes = resp.bytes().await.map_err(|e| failed(Cause::Http(e)))?;
+    let parsed: SendResponse =
+        serde_json::from_slice(&bytes).map_err(|e| failed(Cause::Answer(e)))?;
+    Ok((parsed, wait))
+}
+
+#[retry(policy = items)]
+async fn send_chunk(
+    client: &reqwest::Client,
+    url: &str,
+    message: &str,
+    provider: Provider,
+    end: Duration,
+    chunk: &mut Chunk,
+    items: Policy<RetryOn>,
+) -> Result<(), ChunkError> {
+    let left = end.saturating_sub(SystemClock.now());
+    let request = provider
+        .request()
+        .with_max_elapsed(left.saturating_sub(ATTEMPT));
+    let pending = &chunk.pending;
+    let (answer, header_wait) = request
+        .retry(|| post_once(client, url, message, pending))
+        .detailed()
+        .await
+        .map_err(ChunkError::Request)?
+        .value;
+    let sent = chunk.pending.len();
+    let (mut unavailable, mut limited, mut wait) = (0, 0, header_wait);
+    let mut answered: HashMap<String, ItemResult> = answer
+        .results
+        .into_iter()
+        .map(|r| (r.token.clone(), r))
+        .collect();
+    for token in std::mem::take(&mut chunk.pending) {
+        match answered.remove(&token) {
+            Some(r) if r.status == "ok" => chunk.delivered.push(token),
+            Some(r) if r.status == "invalid_token" => chunk.invalid.push(token),
+            Some(r) if r.status == "rate_limited" => {
+                limited += 1;
+                let asked = r.retry_after_ms.map(Duration::from_millis);
+                wait = wait.max(asked);
+                chunk.pending.push(token);
+            }
+            // unavailable, another status, or no answer for it: sent again
+            _ => {
+                unavailable += 1;
+                chunk.pending.push(token);
+            }
+        }
+    }
+    let left = chunk.pending.len();
+    match (left, limited) {
+        (0, _) => Ok(()),
+        (_, 0) => Err(ChunkError::ItemsUnavailable {
+            left,
+            sent,
+            unavailable,
+            wait,
+        }),
+        _ => Err(ChunkError::ItemsLimited {
+            left,
+            sent,
+            limited,
+            wait,
+        }),
+    }
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    delivered: Vec<String>,
+    invalid: Vec<String>,
+    /// not delivered (never applied), and why
+    failed: Vec<(String, String)>,
+    /// sent, the answer lost: not sent again, to be checked
+    unknown: Vec<(String, String)>,
+}
+
+async fn send_job(
+    client: &reqwest::Client,
+    url: &str,
+    provider: Provider,
+    deadline: Duration,
+    message: &str,
+    tokens: &[String],
+) -> Report {
+    let end = SystemClock.now() + deadline;
+    let mut report = Report::default();
+    for chunk_tokens in tokens.chunks(CHUNK) {
+        let mut chunk = Chunk {
+            pending: chunk_tokens.to_vec(),
+            ..Chunk::default()
+        };
+        let left = end.saturating_sub(SystemClock.now());
+        // a first attempt waits out the cooldown's hold, which max_elapsed
+        // does not bound: ask it first
+        let held = provider.cooldown.first_wait().unwrap_or_default();
+        if held + ATTEMPT > left {
+            let why = "no time left before the job's deadline";
+            report
+                .failed
+                .extend(chunk.pending.into_iter().map(|t| (t, why.to_string())));
+            continue;
+        }
+        let items = provider.items().with_max_elapsed(left - ATTEMPT);
+        let result = send_chunk(client, url, message, provider, end, &mut chunk, items).await;
+        report.delivered.append(&mut chunk.delivered);
+        report.invalid.append(&mut chunk.invalid);
+        let gave_up = match result {
+            Ok(()) => continue,
+            Err(e) => e,
+        };
+        let why = gave_up.to_string();
+        let unknown = matches!(&gave_up, ChunkError::Request(e) if e.last_error.maybe_applied());
+        let into = if unknown {
+            &mut report.unknown
+        } else {
+            &mut report.failed
+        };
+        into.extend(chunk.pending.into_iter().map(|t| (t, why.clone())));
+    }
+    report
+}
+
+// ---- the fake provider ----
+
+#[derive(Debug, Clone)]
+enum Fault {
+    /// 429 with `Retry-After: secs`, nothing processed
+    TooMany(u64),
+    /// 503, nothing processed
+    Busy,
+    /// a normal answer (a place in the queue)
+    Answer,
+    /// every token processed (delivered), then the 200's body cut midway
+    CutAfterProcessing,
+}
+
+#[derive(Default)]
+struct Inner {
+    faults: VecDeque<Fault>,
+    /// per token, the outcomes of its next sends ("unavailable",
+    /// "rate_limited:4000"); then "ok"
+    script: HashMap<String, VecDeque<String>>,
+    delivered: HashMap<String, u32>,
+    requests: Vec<(tokio::time::Instant, usize)>,
+}
+
+#[derive(Clone, Default)]
+struct Fake(Arc<Mutex<Inner>>);
+
+impl Fake {
+    fn fault(&self, f: Fault) -> &Self {
+        self.0.lock().unwrap().faults.push_back(f);
+        self
+    }
+    fn script(&self, token: &str, outcomes: &[&str]) -> &Self {
+        let queue = outcomes.iter().map(|s| s.to_string()).collect();
+        self.0.lock().unwrap().script.insert(token.into(), queue);
+        self
+    }
+    fn request_sizes(&self) -> Vec<usize> {
+        self.0
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .map(|r| r.1)
+            .collect()
+    }
+    fn request_times(&self) -> Vec<tokio::time::Instant> {
+        self.0
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .map(|r| r.0)
+            .collect()
+    }
+    fn delivered(&self, token: &str) -> u32 {
+        *self.0.lock().unwrap().delivered.get(token).unwrap_or(&0)
+    }
+    fn duplicates(&self) -> Vec<String> {
+        let inner = self.0.lock().unwrap();
+        let mut twice: Vec<String> = inner
+            .delivered
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(t, _)| t.clone())
+            .collect();
+        twice.sort();
+        twice
+    }
+
+    async fn start(&self) -> String {
+        let app = axum::Router::new()
+            .route("/v1/send", post(answer))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/v1/send")
+    }
+}
+
+fn process(inner: &mut Inner, tokens: &[String]) -> Vec<ItemResult> {
+    let mut results = Vec::new();
+    for token in tokens {
+        let outcome = if token.starts_with("bad-") {
+            "invalid_token".to_string()
+        } else {
+            inner
+                .script
+                .get_mut(token)
+                .and_then(|q| q.pop_front())
+                .unwrap_or_else(|| "ok".into())
+        };
+        let (status, retry_after_ms) = match outcome.split_once(':') {
+            Some((s, ms)) => (s.to_string(), Some(ms.parse().unwrap())),
+            None => (outcome, None),
+        };
+        if status == "ok" {
+            *inner.delivered.entry(token.clone()).or_default() += 1;
+        }
+        results.push(ItemResult {
+            token: token.clone(),
+            status,
+            retry_after_ms,
+        });
+    }
+    results
+}
+
+async fn answer(State(fake): State<Fake>, body: Bytes) -> Response {
+    let req: SendRequest = serde_json::from_slice(&body).unwrap();
+    let mut inner = fake.0.lock().unwrap();
+    inner
+        .requests
+        .push((tokio::time::Instant::now(), req.tokens.len()));
+    let reply = Response::builder();
+    match inner.faults.pop_front() {
+        Some(Fault::TooMany(secs)) => reply
+            .status(StatusCode::TOO_MANY_REQUESTS)
+            .header(header::RETRY_AFTER, secs.to_string())
+            .body(Body::from("slow down")),
+        Some(Fault::Busy) => reply
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Body::from("busy")),
+        Some(Fault::CutAfterProcessing) => {
+            let results = process(&mut inner, &req.tokens);
+            let json = serde_json::to_vec(&SendResponse { results }).unwrap();
+            let half = Bytes::copy_from_slice(&json[..json.len() / 2]);
+            let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
+            let parts: Vec<Result<Bytes, std::io::Error>> = vec![Ok(half), Err(cut)];
+            reply
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(futures_util::stream::iter(parts)))
+        }
+        Some(Fault::Answer) | None => {
+            let results = process(&mut inner, &req.tokens);
+            let json = serde_json::to_vec(&SendResponse { results }).unwrap();
+            reply
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json))
+        }
+    }
+    .unwrap()
+}
+
+// ---- the tests ----
+
+fn tokens(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:03}")).collect()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Every token of `input` once in the report; none delivered twice; what
+/// the report says was delivered was, once; what it says failed was not.
+fn assert_exactly_once(fake: &Fake, report: &Report, input: &[String]) {
+    let mut all: Vec<&String> = report
+        .delivered
+        .iter()
+        .chain(&report.invalid)
+        .chain(report.failed.iter().map(|f| &f.0))
+        .chain(report.unknown.iter().map(|f| &f.0))
+        .collect();
+    all.sort();
+    let mut want: Vec<&String> = input.iter().collect();
+    want.sort();
+    assert_eq!(all, want, "every token exactly once in the report");
+    assert!(
+        fake.duplicates().is_empty(),
+        "delivered twice: {:?}",
+        fake.duplicates()
+    );
+    for t in &report.delivered {
+        assert_eq!(fake.delivered(t), 1, "{t}");
+    }
+    for (t, _) in &report.failed {
+        assert_eq!(fake.delivered(t), 0, "{t} reported failed but delivered");
+    }
+}
+
+/// One device's `unavailable` in each of five chunks: only that token is
+/// sent again, and the provider's breaker stays closed (its 200s were
+/// answers; walk-through s55a: one policy's breaker opened here).
+#[tokio::test(start_paused = true)]
+async fn per_item_unavailable_resends_the_pending_tokens_and_leaves_the_breaker_closed() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-unavailable");
+    let input = tokens("tok", 500);
+    for i in 0..5 {
+        fake.script(&format!("tok{:03}", i * 100 + 7), &["unavailable"]);
+    }
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.delivered.len(), 500, "{:?}", report.failed.first());
+    assert_eq!(
+        fake.request_sizes(),
+        [100, 1, 100, 1, 100, 1, 100, 1, 100, 1]
+    );
+    assert_eq!(provider.breaker.state(), CircuitState::Closed);
+    assert_eq!(provider.breaker.stats().opened, 0);
+}
+
+/// One device's `rate_limited` with a wait in the 200's body: this run
+/// waits it; another job through the same provider is not held.
+#[tokio::test(start_paused = true)]
+async fn per_item_rate_limit_waits_for_this_run_only() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-limited");
+    fake.script("a003", &["rate_limited:8000"]);
+    let (a, b) = (tokens("a", 10), tokens("b", 10));
+    let c = client();
+    let start = tokio::time::Instant::now();
+    let (ra, rb) = tokio::join!(send_job(&c, &url, provider, DEADLINE, "hi", &a), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(provider.cooldown.first_wait(), None, "no shared hold");
+        send_job(&c, &url, provider, DEADLINE, "hi", &b).await
+    });
+    assert_exactly_once(&fake, &ra, &a);
+    assert_exactly_once(&fake, &rb, &b);
+    assert_eq!((ra.delivered.len(), rb.delivered.len()), (10, 10));
+    let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
+    // A at 0, B at 100ms (not held), A's one token again after its 8s
+    assert_eq!(at, [s(0), Duration::from_millis(100), s(8)], "{at:?}");
+    assert_eq!(fake.request_sizes(), [10, 10, 1]);
+}
+
+/// A whole-request 429 with `Retry-After: 7`: waited, the chunk sent again
+/// whole (nothing of it was applied), and every job through the provider
+/// held until then; its retry line says how many tokens it carries.
+#[tokio::test(start_paused = true)]
+async fn whole_request_429_is_waited_and_holds_every_job() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-429");
+    fake.fault(Fault::TooMany(7));
+    let logs = testing::capture_logs().unwrap();
+    let (a, b) = (tokens("a", 40), tokens("b", 10));
+    let c = client();
+    let start = tokio::time::Instant::now();
+    let (ra, rb) = tokio::join!(send_job(&c, &url, provider, DEADLINE, "hi", &a), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send_job(&c, &url, provider, DEADLINE, "hi", &b).await
+    });
+    assert_exactly_once(&fake, &ra, &a);
+    assert_exactly_once(&fake, &rb, &b);
+    assert_eq!((ra.delivered.len(), rb.delivered.len()), (40, 10));
+    let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
+    assert_eq!(at, [s(0), s(7), s(7)], "B held by A's 429: {at:?}");
+    let retries = logs.retries();
+    assert_eq!(retries.len(), 1, "{logs}");
+    assert_eq!(
+        retries[0].field("operation"),
+        Some("push.request"),
+        "{logs}"
+    );
+    assert!(
+        retries[0]
+            .field("error")
+            .unwrap()
+            .starts_with("request for 40 tokens failed: "),
+        "{logs}"
+    );
+    assert_eq!(
+        retries[0].field("wait_source"),
+        Some("retry_after"),
+        "{logs}"
+    );
+}
+
+/// A 200 whose body is cut after the provider delivered the chunk: the
+/// request is not sent again (Connect, but not "never sent"), and its
+/// tokens are reported as sent with the answer lost, not as failed.
+#[tokio::test(start_paused = true)]
+async fn cut_200_body_is_not_sent_again() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-cut");
+    fake.fault(Fault::CutAfterProcessing);
+    let input = tokens("tok", 50);
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(fake.request_sizes(), [50]);
+    assert_eq!(report.unknown.len(), 50);
+    assert!(
+        report.unknown[0].1.contains("request for 50 tokens failed"),
+        "{:?}",
+        report.unknown[0]
+    );
+    assert!(report.failed.is_empty());
+}
+
+/// A cooldown held past the job's deadline: no chunk waits for it, none
+/// is sent, every token is reported failed at once.
+#[tokio::test(start_paused = true)]
+async fn a_hold_past_the_deadline_fails_the_job_at_once() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-held");
+    provider.cooldown.hold_for(s(55)); // another job's 429
+    let input = tokens("tok", 150);
+    let start = tokio::time::Instant::now();
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_eq!(start.elapsed(), s(0));
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.failed.len(), 150);
+    assert!(fake.request_sizes().is_empty());
+}
+
+/// Everything at once, across three chunks: invalid tokens, per-item
+/// unavailable and rate_limited, a whole-request 429, a 503 and a cut 200
+/// body. Every token accounted for exactly once; none delivered twice.
+#[tokio::test(start_paused = true)]
+async fn mixed_faults_accounted_exactly_once() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-mixed");
+    let mut input = tokens("tok", 247);
+    input.extend([
+        "bad-1".to_string(),
+        "bad-2".to_string(),
+        "bad-3".to_string(),
+    ]);
+    fake.script("tok005", &["unavailable", "unavailable"])
+        .script("tok050", &["rate_limited:1500"])
+        .script("tok150", &["unavailable"]);
+    // chunk 1: 429, 200 (2 left), 503, 200 (1 left), 200;
+    // chunk 2: 200 (1 left), its retry's body cut after delivery;
+    // chunk 3: 200
+    for f in [
+        Fault::TooMany(2),
+        Fault::Answer,
+        Fault::Busy,
+        Fault::Answer,
+        Fault::Answer,
+    ] {
+        fake.fault(f);
+    }
+    fake.fault(Fault::Answer).fault(Fault::CutAfterProcessing);
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(fake.request_sizes(), [100, 100, 2, 2, 1, 100, 1, 50]);
+    assert_eq!(report.invalid, ["bad-1", "bad-2", "bad-3"]);
+    assert_eq!(report.delivered.len(), 246);
+    assert_eq!(report.failed, []);
+    // sent, delivered, its answer lost: reported as such, not sent again
+    assert_eq!(report.unknown.len(), 1);
+    assert_eq!(report.unknown[0].0, "tok150");
+    assert_eq!(fake.delivered("tok150"), 1);
+    assert_eq!(provider.breaker.state(), CircuitState::Closed);
+}
