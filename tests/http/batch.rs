@@ -18,6 +18,7 @@ use axum::routing::post;
 use retry_runtime::circuit::CircuitState;
 use retry_runtime::classify::never_sent;
 use retry_runtime::clock::{Clock, SystemClock};
+use retry_runtime::StopReason;
 use retry_runtime::cooldown::Cooldown;
 use retry_runtime::policy::WithCircuit;
 use retry_runtime::reqwest::{error_for_status, HttpError};
@@ -702,4 +703,33 @@ async fn mixed_faults_accounted_exactly_once() {
     assert_eq!(report.unknown[0].0, "tok150");
     assert_eq!(fake.delivered("tok150"), 1);
     assert_eq!(provider.breaker.state(), CircuitState::Closed);
+}
+
+/// Why the items' run stopped, which `#[retry]` does not say: the same
+/// attempt under the functional form's `.detailed()`, the chunk in a
+/// `tokio::sync::Mutex` that each attempt locks.
+#[tokio::test(start_paused = true)]
+async fn the_items_run_says_why_it_stopped_with_detailed() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-detailed");
+    fake.script("tok001", &["unavailable"; 10]);
+    let chunk = tokio::sync::Mutex::new(Chunk { pending: tokens("tok", 3), ..Chunk::default() });
+    let c = client();
+    let end = SystemClock.now() + DEADLINE;
+    let items = provider.items().with_max_attempts(3);
+    // `send_chunk`'s body, as a plain function (`items` unused there)
+    let gave_up = items
+        .retry(|| async {
+            let mut chunk = chunk.lock().await;
+            send_chunk(&c, &url, "hi", provider, end, &mut chunk, items.with_max_attempts(1)).await
+        })
+        .detailed()
+        .await
+        .unwrap_err();
+    assert_eq!((gave_up.reason, gave_up.attempts), (StopReason::Attempts, 3));
+    assert_eq!(gave_up.last_error.to_string(), "1 of 1 tokens not delivered yet (1 unavailable)");
+    let chunk = chunk.into_inner();
+    assert_eq!((chunk.delivered.len(), chunk.pending.len()), (2, 1));
+    assert_eq!(fake.request_sizes(), [3, 1, 1]);
 }
