@@ -18,11 +18,11 @@ use axum::routing::post;
 use retry_runtime::circuit::CircuitState;
 use retry_runtime::classify::never_sent;
 use retry_runtime::clock::{Clock, SystemClock};
-use retry_runtime::StopReason;
 use retry_runtime::cooldown::Cooldown;
 use retry_runtime::policy::WithCircuit;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::retry_after::retry_after_hint;
+use retry_runtime::StopReason;
 use retry_runtime::{
     kinds, presets, retry, testing, Causes, CircuitBreaker, CircuitOpen, Classify, ErrorKind,
     Nested, Policy, RetryBudget, RetryError, RetryOn, RetryOnOrIf,
@@ -714,7 +714,10 @@ async fn the_items_run_says_why_it_stopped_with_detailed() {
     let url = fake.start().await;
     let provider = Provider::leaked("batch-detailed");
     fake.script("tok001", &["unavailable"; 10]);
-    let chunk = tokio::sync::Mutex::new(Chunk { pending: tokens("tok", 3), ..Chunk::default() });
+    let chunk = tokio::sync::Mutex::new(Chunk {
+        pending: tokens("tok", 3),
+        ..Chunk::default()
+    });
     let c = client();
     let end = SystemClock.now() + DEADLINE;
     let items = provider.items().with_max_attempts(3);
@@ -722,14 +725,103 @@ async fn the_items_run_says_why_it_stopped_with_detailed() {
     let gave_up = items
         .retry(|| async {
             let mut chunk = chunk.lock().await;
-            send_chunk(&c, &url, "hi", provider, end, &mut chunk, items.with_max_attempts(1)).await
+            send_chunk(
+                &c,
+                &url,
+                "hi",
+                provider,
+                end,
+                &mut chunk,
+                items.with_max_attempts(1),
+            )
+            .await
         })
         .detailed()
         .await
         .unwrap_err();
-    assert_eq!((gave_up.reason, gave_up.attempts), (StopReason::Attempts, 3));
-    assert_eq!(gave_up.last_error.to_string(), "1 of 1 tokens not delivered yet (1 unavailable)");
+    assert_eq!(
+        (gave_up.reason, gave_up.attempts),
+        (StopReason::Attempts, 3)
+    );
+    assert_eq!(
+        gave_up.last_error.to_string(),
+        "1 of 1 tokens not delivered yet (1 unavailable)"
+    );
     let chunk = chunk.into_inner();
     assert_eq!((chunk.delivered.len(), chunk.pending.len()), (2, 1));
     assert_eq!(fake.request_sizes(), [3, 1, 1]);
+}
+
+/// docs/breaker-and-budget.md: one policy for both (the breaker on the
+/// run that retries the items too) counts one device's `unavailable` as
+/// a failure: five chunks sent at once, each with one such item, open
+/// the provider's breaker.
+#[tokio::test(start_paused = true)]
+async fn one_policy_for_both_lets_per_item_failures_open_the_breaker() {
+    #[derive(Debug, thiserror::Error, Classify)]
+    enum OneError {
+        #[error("1 of 100 tokens not delivered yet (1 unavailable)")]
+        #[classify(Unavailable)]
+        Items,
+        #[error(transparent)]
+        #[classify(transparent)]
+        Open(#[from] CircuitOpen),
+    }
+    let provider = Provider::leaked("batch-one-policy");
+    let both = provider.items().with_circuit(provider.breaker);
+    let chunk = |_: u32| {
+        let mut first = true;
+        both.retry(move || {
+            let failed = std::mem::replace(&mut first, false);
+            async move {
+                match failed {
+                    true => Err(OneError::Items),
+                    false => Ok(()),
+                }
+            }
+        })
+    };
+    let (a, b, c, d, e) = tokio::join!(chunk(0), chunk(1), chunk(2), chunk(3), chunk(4));
+    assert_eq!(provider.breaker.stats().opened, 1);
+    let refused = [a, b, c, d, e].iter().filter(|r| r.is_err()).count();
+    assert_eq!(refused, 5, "every chunk's retry refused");
+}
+
+/// docs/breaker-and-budget.md: a wait one item asked holds the cooldown
+/// of a policy that has one (no setting keeps it to the run), and the
+/// items' policy of the recipe, which has none, holds nothing.
+#[test]
+fn an_items_wait_holds_the_cooldown_of_a_policy_that_has_one() {
+    let _paused = testing::pause();
+    let provider = Provider::leaked("batch-item-wait");
+    let limited = ChunkError::ItemsLimited {
+        left: 1,
+        sent: 10,
+        limited: 1,
+        wait: Some(s(8)),
+    };
+    assert_eq!(provider.items().decide(0, &limited).wait(), Some(s(8)));
+    assert_eq!(provider.cooldown.first_wait(), None);
+    let held = provider.items().with_cooldown(provider.cooldown);
+    assert_eq!(held.decide(0, &limited).wait(), Some(s(8)));
+    let held_for = provider.cooldown.first_wait().unwrap(); // 8s, less the real time since
+    assert!(held_for > s(7) && held_for <= s(8), "{held_for:?}");
+}
+
+/// docs/policies.md: `max_elapsed` does not bound a first attempt's wait
+/// for a cooldown's hold: a call made during a 55 s hold with a 25 s
+/// limit runs 55 s (what `first_wait` is asked for).
+#[tokio::test(start_paused = true)]
+async fn a_held_first_attempt_runs_past_max_elapsed() {
+    let provider = Provider::leaked("batch-unchecked");
+    provider.cooldown.hold_for(s(55));
+    let start = tokio::time::Instant::now();
+    let done = provider
+        .items()
+        .with_cooldown(provider.cooldown)
+        .with_max_elapsed(s(25))
+        .retry(|| async { Ok::<_, ChunkError>(()) })
+        .await;
+    assert!(done.is_ok());
+    assert_eq!(start.elapsed(), s(55));
 }
