@@ -143,6 +143,9 @@ enum ChunkError {
     #[error(transparent)]
     #[classify(Permanent, why = "its request gave up; the chunk is not sent again")]
     Request(RetryError<SendError>),
+    #[error("{left} tokens not sent: no time left before the job's deadline")]
+    #[classify(Timeout)]
+    NoTime { left: usize },
 }
 
 type RequestPolicy = Policy<RetryOnOrIf<fn(&SendError) -> bool>, WithCircuit>;
@@ -236,6 +239,13 @@ async fn send_chunk(
     items: Policy<RetryOn>,
 ) -> Result<(), ChunkError> {
     let left = end.saturating_sub(SystemClock.now());
+    // the request's first attempt waits out the cooldown's hold (another
+    // job's 429), which no max_elapsed bounds: not past the deadline
+    if provider.cooldown.first_wait().unwrap_or_default() + ATTEMPT > left {
+        return Err(ChunkError::NoTime {
+            left: chunk.pending.len(),
+        });
+    }
     let request = provider
         .request()
         .with_max_elapsed(left.saturating_sub(ATTEMPT));
@@ -314,17 +324,9 @@ async fn send_job(
             ..Chunk::default()
         };
         let left = end.saturating_sub(SystemClock.now());
-        // a first attempt waits out the cooldown's hold, which max_elapsed
-        // does not bound: ask it first
-        let held = provider.cooldown.first_wait().unwrap_or_default();
-        if held + ATTEMPT > left {
-            let why = "no time left before the job's deadline";
-            report
-                .failed
-                .extend(chunk.pending.into_iter().map(|t| (t, why.to_string())));
-            continue;
-        }
-        let items = provider.items().with_max_elapsed(left - ATTEMPT);
+        let items = provider
+            .items()
+            .with_max_elapsed(left.saturating_sub(ATTEMPT));
         let result = send_chunk(client, url, message, provider, end, &mut chunk, items).await;
         report.delivered.append(&mut chunk.delivered);
         report.invalid.append(&mut chunk.invalid);
@@ -824,4 +826,34 @@ async fn a_held_first_attempt_runs_past_max_elapsed() {
         .await;
     assert!(done.is_ok());
     assert_eq!(start.elapsed(), s(55));
+}
+
+/// A hold that starts while a chunk waits for its items' retry (another
+/// job's 429 asking 45 s): the retry does not wait for it past the job's
+/// 30 s deadline; the chunk's pending token is reported failed at once.
+#[tokio::test(start_paused = true)]
+async fn a_hold_that_starts_mid_run_does_not_carry_a_retry_past_the_deadline() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-mid-hold");
+    fake.script("tok001", &["unavailable"]);
+    let input = tokens("tok", 5);
+    let c = client();
+    let start = tokio::time::Instant::now();
+    let (report, ()) = tokio::join!(
+        send_job(&c, &url, provider, DEADLINE, "hi", &input),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            provider.cooldown.hold_for(s(45));
+        }
+    );
+    assert!(start.elapsed() < s(1), "{:?}", start.elapsed());
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.delivered.len(), 4);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(
+        report.failed[0].1,
+        "1 tokens not sent: no time left before the job's deadline"
+    );
+    assert_eq!(fake.request_sizes(), [5]);
 }
