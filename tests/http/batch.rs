@@ -1,4 +1,4 @@
-//! docs/examples.md's "A batch API that answers per item": a push sender
+//! docs/where-retries-go.md's "A batch API that answers per item": a push sender
 //! that sends chunks of device tokens to a local fake provider (axum on
 //! 127.0.0.1:0), whose 200 lists a result per token. Every token is
 //! accounted for exactly once (delivered, invalid, not delivered, or sent
