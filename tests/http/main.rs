@@ -1,8 +1,11 @@
 //! Retries over real HTTP on 127.0.0.1: the flaky test server itself, and
-//! reqwest's async and blocking clients classified by the runtime.
+//! reqwest's async and blocking clients classified by the runtime; a download
+//! resumed in byte ranges.
 
 mod batch;
 mod fetch_error;
 mod flaky_server;
+mod ranged_server;
 mod reqwest_async;
 mod reqwest_blocking;
+mod resume;
