@@ -68,7 +68,9 @@ fn camera_url(path: &str) -> String {
     format!("{base}{path}")
 }
 
-/// One download: GET the clip, save it under `dir`.
+/// One download: GET the clip, save it under `dir`. A clip is small: each
+/// attempt reads it whole. A large file resumes from the bytes on disk
+/// instead: docs/where-retries-go.md, "Resuming a download".
 #[retry(attempts = 4, backoff = "exp(1s,4s)", retry_on = Timeout | Connect)]
 async fn download_clip(
     client: &reqwest::Client,

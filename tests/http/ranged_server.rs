@@ -38,6 +38,8 @@ pub enum Fault {
     Change(Vec<u8>),
     /// the right length, every byte wrong (a checksum mismatch)
     Corrupt,
+    /// a 206 from this byte, whatever the range asked
+    RangeFrom(usize),
 }
 
 /// What the server saw of one request.
@@ -150,6 +152,10 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
                 .parse::<usize>()
                 .ok()
         });
+    let start = match fault {
+        Fault::RangeFrom(from) => Some(from),
+        _ => start,
+    };
     let (status, from, content_range) = match start {
         Some(s) if s >= len => {
             let reply = format!(

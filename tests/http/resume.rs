@@ -420,6 +420,62 @@ async fn a_416_restarts_from_zero_once() {
     assert!(matches!(e.last_error, DlError::Refused(_)), "{e}");
 }
 
+/// What the recipe reads itself: `error_for_status` makes a 416 Permanent.
+#[tokio::test(start_paused = true)]
+async fn a_416_through_error_for_status_is_permanent() {
+    let size = vec![("content-range", "bytes */100".to_owned())];
+    let server = RangedServer::start(data(100, 15), vec![Fault::Status(416, size)]).await;
+    let response = client()
+        .get(&server.url)
+        .header("range", "bytes=500-")
+        .send()
+        .await
+        .unwrap();
+    let e = retry_runtime::reqwest::error_for_status(response)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permanent);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_206_from_another_byte_is_refused() {
+    let script = vec![Fault::CutAfter(1_000), Fault::RangeFrom(500)];
+    let server = RangedServer::start(data(4_000, 16), script).await;
+    let path = file("elsewhere");
+    let e = fetch(&server, &path, None).await.unwrap_err();
+    assert_eq!(server.ranges(), [None, range(1_000)]);
+    assert_eq!(e.reason, StopReason::Permanent, "{e}");
+    assert!(matches!(e.last_error, DlError::Refused(_)), "{e}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 1_000, "kept");
+}
+
+/// reqwest's `timeout` covers the body: a slow transfer still moving is cut.
+#[tokio::test(start_paused = true)]
+async fn reqwest_timeout_cuts_a_slow_transfer_that_moves() {
+    let slow = Fault::Slow {
+        chunk: 500,
+        every: S(5),
+        cut: usize::MAX,
+    };
+    let server = RangedServer::start(data(8_000, 17), vec![slow]).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(S(60))
+        .build()
+        .unwrap();
+    let mut response = client.get(&server.url).send().await.unwrap();
+    let mut n = 0;
+    let error = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => n += chunk.len(),
+            Ok(None) => panic!("the body ended without an error"),
+            Err(e) => break e,
+        }
+    };
+    assert!(error.is_timeout(), "{error:?}");
+    assert!((5_000..8_000).contains(&n), "{n}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_complete_file_on_disk_is_one_416_and_done() {
     let body = data(3_000, 7);
