@@ -277,6 +277,32 @@ impl Cooldown {
         self.extend(wait);
     }
 
+    /// End the hold now and forget the pace's slots, as if the cooldown
+    /// were new: for tests that share a `static` (each on its own paused
+    /// clock: a hold one test set, its clock far ahead, would hold the
+    /// next test's calls), or an operator lifting a hold by hand. A call
+    /// already waiting keeps the wait it was given; the calls after it
+    /// see no hold, and the pace's first slot is now. Nothing is logged
+    /// or counted; a [`with_on_hold`](Self::with_on_hold) hook is not told
+    /// (another replica keeps a hold it received).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use retry_runtime::cooldown::Cooldown;
+    /// static PARTNER: Cooldown = Cooldown::new("partner").with_pace(10, Duration::from_secs(1));
+    /// let _paused = retry_runtime::testing::pause();
+    /// PARTNER.hold_for(Duration::from_secs(30)); // a test's scripted 429
+    /// assert!(PARTNER.first_wait().is_some());
+    /// PARTNER.reset(); // at the start of the next test
+    /// assert_eq!((PARTNER.remaining(), PARTNER.first_wait()), (None, None));
+    /// ```
+    pub fn reset(&self) {
+        self.until.store(0, Ordering::Release);
+        self.longest.store(0, Ordering::Relaxed);
+        self.end_claimed.store(0, Ordering::Relaxed);
+        self.pace.reset();
+    }
+
     /// Hold every call until `wait` from now, unless it holds longer
     /// already: did it make the hold longer (logged and counted then)?
     /// Logged at INFO when the hold is news: it starts, or its time left
@@ -831,6 +857,30 @@ mod tests {
         assert_eq!(C.first_wait(), Some(S));
         tokio::time::advance(S).await;
         assert_eq!(C.first_wait(), None);
+    }
+
+    /// `reset` ends the hold and forgets the pace's slots and the longest
+    /// hold asked: a `static` shared by the tests of one binary, whose
+    /// paused clocks run apart, starts each test as new (a hold set by a
+    /// test whose clock ran ahead otherwise held the next for its time
+    /// left: a walk-through's phantom 12.8 s wait).
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn reset_ends_the_hold_and_frees_the_paces_slots() {
+        static C: Cooldown = Cooldown::new("reset").with_pace(10, S);
+        C.hold_for(55 * S);
+        assert_eq!(C.remaining(), Some(55 * S));
+        assert_eq!(C.first_wait(), Some(55 * S));
+        assert_eq!(C.slot_after(Duration::ZERO), None, "the first slot is now");
+        assert_eq!(C.slot_after(Duration::ZERO), Some(100 * MS));
+        assert_eq!(C.slot_after(3 * S), Some(3 * S), "reserved ahead");
+        C.reset();
+        assert_eq!(C.remaining(), None);
+        assert_eq!(C.first_wait(), None, "no hold, no slot taken");
+        assert_eq!(C.slot_after(Duration::ZERO), None, "the first slot is now");
+        assert_eq!(C.longest.load(Ordering::Relaxed), 0);
+        // held again after it, as a new one is
+        C.hold_for(2 * S);
+        assert_eq!(C.remaining(), Some(2 * S));
     }
 
     /// The pace's next free slot, not taken: asked twice, the same; the

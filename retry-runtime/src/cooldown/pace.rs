@@ -251,6 +251,19 @@ impl Pace {
         Some(wait)
     }
 
+    /// Forget every slot taken: the next call's slot is now
+    /// ([`Cooldown::reset`](super::Cooldown::reset)).
+    pub(super) fn reset(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        *slots = Slots {
+            due: 0,
+            ahead: [0; AHEAD],
+            far_from: 0,
+            far: 0,
+            last: 0,
+        };
+    }
+
     /// Give back the slot at `at` (nanoseconds, within half an interval),
     /// taken for a retry that was then not made: a slot reserved ahead is
     /// freed, the frontier's last one or the overflow run's moved back; a
