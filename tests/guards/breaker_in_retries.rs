@@ -651,3 +651,54 @@ fn failure_kinds_count_errors_the_policy_leaves_alone() {
     timeouts(&writes(b), 2);
     assert_stats!(b; state: CircuitState::Closed, neutral: 2, failures: 0);
 }
+
+/// An attempt that made progress before it failed (`Run::progressed`: a
+/// download that wrote bytes, a session that stayed up) is told to the
+/// breaker as neutral: the dependency answered for a while, and the drop
+/// says nothing of its health. Four downloads cut once each after
+/// progress, under a breaker of 3 failures, opened it and gave up two
+/// moving downloads (a walk-through's); the same drops without progress
+/// still open it.
+#[test]
+fn a_failure_after_progress_is_neutral_to_the_breaker() {
+    let (b, _) = breaker(|b| b.with_failures(3));
+    let p = policy(b);
+    // four downloads side by side, each cut once after progress
+    let mut runs: Vec<_> = (0..4).map(|_| Run::new(&p)).collect();
+    for run in &mut runs {
+        run.before_attempt::<CallError>().unwrap();
+        run.progressed(); // bytes written, then the connection dropped
+        assert!(matches!(
+            run.failed(&CallError::Timeout),
+            Decision::Retry { .. }
+        ));
+    }
+    for run in &mut runs {
+        run.before_attempt::<CallError>()
+            .expect("the breaker let the resume through");
+        run.succeeded();
+    }
+    let stats = b.stats();
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert_eq!(
+        (stats.failures, stats.neutral, stats.successes),
+        (0, 4, 4),
+        "{stats:?}"
+    );
+
+    // a failure after progress is the next attempt's own: counted again
+    let mut run = Run::new(&p);
+    run.before_attempt::<CallError>().unwrap();
+    run.progressed();
+    let _ = run.failed(&CallError::Timeout);
+    for _ in 0..3 {
+        run.before_attempt::<CallError>().unwrap();
+        let _ = run.failed(&CallError::Timeout);
+    }
+    assert_eq!(
+        b.state(),
+        CircuitState::Open,
+        "three drops without progress"
+    );
+    assert_eq!(b.stats().failures, 3);
+}

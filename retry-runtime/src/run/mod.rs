@@ -272,8 +272,13 @@ impl<'p, W, G: Guards> Run<'p, W, G> {
     /// `max_elapsed` limit and the run's start stay the call's; the
     /// [attempts](Run::attempts) and the lines count from the restart, and
     /// a retry budget takes the attempt that made progress for a call's
-    /// first (a deposit). No line is written. The retries made before it
-    /// (each attempt it counts afresh from was followed by another) are
+    /// first (a deposit). A circuit breaker (and a throttle) is told
+    /// that attempt's failure as neutral: the dependency answered for a
+    /// while, and the drop says nothing of its health (four downloads
+    /// cut once each after progress do not open a breaker of three
+    /// failures); the failures of the attempts after it count as any.
+    /// No line is written. The retries made before it (each attempt it
+    /// counts afresh from was followed by another) are
     /// added to `retry_retries_total` (feature `metrics`) now: a run that
     /// never ends, a supervisor dropped at a shutdown, would otherwise
     /// never count them; the call's outcome and `retry_attempts` are

@@ -105,6 +105,11 @@ impl State {
     /// retries: `succeeded_after_retries`, with the success line that
     /// closes those retries' lines (see [`succeeded`](Self::succeeded)).
     pub(super) const RESTARTED: u8 = 64;
+    /// The attempt now failing made progress (`Run::progressed`): its
+    /// failure is told to the guards as neutral (the dependency answered
+    /// for a while; the drop says nothing of its health). Taken by that
+    /// failure's decision.
+    const PROGRESSED: u8 = 128;
 
     /// The next failure decided is that of an attempt in an enabled span
     /// of this run's, entered now: the decision marks the span failed
@@ -216,6 +221,7 @@ impl State {
         if self.attempts > 0 {
             self.flags |= Self::RESTARTED;
         }
+        self.flags |= Self::PROGRESSED;
         self.attempts = 0;
         self.previous = 0;
     }
@@ -594,7 +600,9 @@ impl State {
         let guarded = policy.is_guarded();
         let cut = self.flags & Self::CUT != 0;
         if guarded {
-            let outcome = if cut { Outcome::Neutral } else { outcome };
+            let neutral = cut || self.flags & Self::PROGRESSED != 0;
+            self.flags &= !Self::PROGRESSED;
+            let outcome = if neutral { Outcome::Neutral } else { outcome };
             self.record(policy, outcome, verdict.kind);
         }
         // (a run told that this attempt was its last stops here)
