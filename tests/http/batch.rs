@@ -5,8 +5,11 @@
 //! with its answer lost), none is delivered twice, a per-item failure
 //! neither opens the provider's breaker nor holds its shared cooldown, and
 //! a whole-request 429 does hold it.
+//!
+//! The recipe's guards are statics; here each test has its own, leaked
+//! (`Provider::leaked`), so tests do not share a hold, a budget or a breaker.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +25,6 @@ use retry_runtime::cooldown::Cooldown;
 use retry_runtime::policy::WithCircuit;
 use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::retry_after::retry_after_hint;
-use retry_runtime::StopReason;
 use retry_runtime::{
     kinds, presets, retry, testing, Causes, CircuitBreaker, CircuitOpen, Classify, ErrorKind,
     Nested, Policy, RetryBudget, RetryError, RetryOn, RetryOnOrIf,
@@ -34,6 +36,10 @@ use serde::{Deserialize, Serialize};
 const CHUNK: usize = 100;
 /// The longest one request may take (the deadline keeps it free).
 const ATTEMPT: Duration = Duration::from_secs(5);
+/// The longest one device's wait holds its chunk (and the chunks after it).
+const ITEM_WAIT: Duration = Duration::from_secs(5);
+/// Jobs sending at once, one request in flight each: the budget's size.
+const JOBS: u32 = 20;
 
 #[derive(Serialize, Deserialize)]
 struct SendRequest {
@@ -124,19 +130,21 @@ fn unsent(e: &SendError) -> bool {
 /// One chunk's attempt failed: some tokens are left, or its request gave up.
 #[derive(Debug, thiserror::Error, Classify)]
 enum ChunkError {
-    #[error("{left} of {sent} tokens not delivered yet ({unavailable} unavailable)")]
+    #[error("{left} of the {sent} tokens sent not delivered yet ({unavailable} unavailable, {limited} rate limited)")]
     #[classify(Unavailable, retry_after = wait)]
     ItemsUnavailable {
         left: usize,
         sent: usize,
         unavailable: usize,
+        limited: usize,
         wait: Option<Duration>,
     },
-    #[error("{left} of {sent} tokens not delivered yet ({limited} rate limited)")]
+    #[error("{left} of the {sent} tokens sent not delivered yet ({unavailable} unavailable, {limited} rate limited)")]
     #[classify(RateLimited, retry_after = wait)]
     ItemsLimited {
         left: usize,
         sent: usize,
+        unavailable: usize,
         limited: usize,
         wait: Option<Duration>,
     },
@@ -151,7 +159,8 @@ enum ChunkError {
 type RequestPolicy = Policy<RetryOnOrIf<fn(&SendError) -> bool>, WithCircuit>;
 
 /// What one provider shares between every job: its cooldown (a 429 holds
-/// them all), a retry budget, a breaker.
+/// them all), a retry budget sized for `JOBS` at once, a breaker that a
+/// 429 does not open.
 #[derive(Clone, Copy)]
 struct Provider {
     cooldown: &'static Cooldown,
@@ -163,8 +172,10 @@ impl Provider {
     fn leaked(name: &'static str) -> Provider {
         Provider {
             cooldown: Box::leak(Box::new(Cooldown::new(name))),
-            budget: Box::leak(Box::new(RetryBudget::new(name).with_max_tokens(100))),
-            breaker: Box::leak(Box::new(CircuitBreaker::new(name))),
+            budget: Box::leak(Box::new(RetryBudget::new(name).with_max_tokens(2 * JOBS))),
+            breaker: Box::leak(Box::new(
+                CircuitBreaker::new(name).with_neutral_kinds(kinds![RateLimited]),
+            )),
         }
     }
 
@@ -182,12 +193,13 @@ impl Provider {
     }
 
     /// The tokens left after a 200: no cooldown (one device's wait is this
-    /// run's), no breaker (one device says nothing of the provider).
+    /// run's), no breaker (one device says nothing of the provider), no
+    /// budget (one layer per guard: the request's); a device's wait capped.
     fn items(&self) -> Policy<RetryOn> {
         presets::API
             .with_name("push.items")
             .retry_on(kinds![RateLimited | Unavailable])
-            .with_budget(self.budget)
+            .with_retry_after(presets::API.retry_after().with_cap(ITEM_WAIT))
     }
 }
 
@@ -196,6 +208,7 @@ struct Chunk {
     pending: Vec<String>,
     delivered: Vec<String>,
     invalid: Vec<String>,
+    unknown: Vec<(String, String)>,
 }
 
 async fn post_once(
@@ -264,20 +277,25 @@ async fn send_chunk(
         .map(|r| (r.token.clone(), r))
         .collect();
     for token in std::mem::take(&mut chunk.pending) {
-        match answered.remove(&token) {
-            Some(r) if r.status == "ok" => chunk.delivered.push(token),
-            Some(r) if r.status == "invalid_token" => chunk.invalid.push(token),
-            Some(r) if r.status == "rate_limited" => {
+        let Some(r) = answered.remove(&token) else {
+            chunk.unknown.push((token, "sent, no result for it".into()));
+            continue;
+        };
+        match r.status.as_str() {
+            "ok" => chunk.delivered.push(token),
+            "invalid_token" => chunk.invalid.push(token),
+            "unavailable" => {
+                unavailable += 1;
+                chunk.pending.push(token);
+            }
+            "rate_limited" => {
                 limited += 1;
                 let asked = r.retry_after_ms.map(Duration::from_millis);
                 wait = wait.max(asked);
                 chunk.pending.push(token);
             }
-            // unavailable, another status, or no answer for it: sent again
-            _ => {
-                unavailable += 1;
-                chunk.pending.push(token);
-            }
+            // a result this code does not know (`queued`?): not sent again
+            other => chunk.unknown.push((token, format!("sent, result `{other}`"))),
         }
     }
     let left = chunk.pending.len();
@@ -287,11 +305,13 @@ async fn send_chunk(
             left,
             sent,
             unavailable,
+            limited,
             wait,
         }),
         _ => Err(ChunkError::ItemsLimited {
             left,
             sent,
+            unavailable,
             limited,
             wait,
         }),
@@ -318,6 +338,9 @@ async fn send_job(
 ) -> Report {
     let end = SystemClock.now() + deadline;
     let mut report = Report::default();
+    // a token listed twice would be sent twice: each once
+    let mut seen = HashSet::new();
+    let tokens: Vec<String> = tokens.iter().filter(|t| seen.insert(*t)).cloned().collect();
     for chunk_tokens in tokens.chunks(CHUNK) {
         let mut chunk = Chunk {
             pending: chunk_tokens.to_vec(),
@@ -330,6 +353,7 @@ async fn send_job(
         let result = send_chunk(client, url, message, provider, end, &mut chunk, items).await;
         report.delivered.append(&mut chunk.delivered);
         report.invalid.append(&mut chunk.invalid);
+        report.unknown.append(&mut chunk.unknown);
         let gave_up = match result {
             Ok(()) => continue,
             Err(e) => e,
@@ -358,6 +382,8 @@ enum Fault {
     Answer,
     /// every token processed (delivered), then the 200's body cut midway
     CutAfterProcessing,
+    /// a normal answer, an hour late
+    Hang,
 }
 
 #[derive(Default)]
@@ -368,6 +394,8 @@ struct Inner {
     script: HashMap<String, VecDeque<String>>,
     delivered: HashMap<String, u32>,
     requests: Vec<(tokio::time::Instant, usize)>,
+    /// how long every answer takes
+    slow: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -381,6 +409,10 @@ impl Fake {
     fn script(&self, token: &str, outcomes: &[&str]) -> &Self {
         let queue = outcomes.iter().map(|s| s.to_string()).collect();
         self.0.lock().unwrap().script.insert(token.into(), queue);
+        self
+    }
+    fn slow(&self, each: Duration) -> &Self {
+        self.0.lock().unwrap().slow = each;
         self
     }
     fn request_sizes(&self) -> Vec<usize> {
@@ -457,12 +489,19 @@ fn process(inner: &mut Inner, tokens: &[String]) -> Vec<ItemResult> {
 
 async fn answer(State(fake): State<Fake>, body: Bytes) -> Response {
     let req: SendRequest = serde_json::from_slice(&body).unwrap();
+    let (fault, slow) = {
+        let mut inner = fake.0.lock().unwrap();
+        let now = tokio::time::Instant::now();
+        inner.requests.push((now, req.tokens.len()));
+        (inner.faults.pop_front(), inner.slow)
+    };
+    tokio::time::sleep(slow).await;
+    if let Some(Fault::Hang) = fault {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     let mut inner = fake.0.lock().unwrap();
-    inner
-        .requests
-        .push((tokio::time::Instant::now(), req.tokens.len()));
     let reply = Response::builder();
-    match inner.faults.pop_front() {
+    match fault {
         Some(Fault::TooMany(secs)) => reply
             .status(StatusCode::TOO_MANY_REQUESTS)
             .header(header::RETRY_AFTER, secs.to_string())
@@ -480,7 +519,7 @@ async fn answer(State(fake): State<Fake>, body: Bytes) -> Response {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from_stream(futures_util::stream::iter(parts)))
         }
-        Some(Fault::Answer) | None => {
+        Some(Fault::Answer | Fault::Hang) | None => {
             let results = process(&mut inner, &req.tokens);
             let json = serde_json::to_vec(&SendResponse { results }).unwrap();
             reply
@@ -497,8 +536,13 @@ fn tokens(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:03}")).collect()
 }
 
+/// The recipe's client: `ATTEMPT` bounds each request.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(ATTEMPT)
+        .build()
+        .unwrap()
 }
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -564,7 +608,7 @@ async fn per_item_rate_limit_waits_for_this_run_only() {
     let fake = Fake::default();
     let url = fake.start().await;
     let provider = Provider::leaked("batch-limited");
-    fake.script("a003", &["rate_limited:8000"]);
+    fake.script("a003", &["rate_limited:4000"]);
     let (a, b) = (tokens("a", 10), tokens("b", 10));
     let c = client();
     let start = tokio::time::Instant::now();
@@ -577,8 +621,8 @@ async fn per_item_rate_limit_waits_for_this_run_only() {
     assert_exactly_once(&fake, &rb, &b);
     assert_eq!((ra.delivered.len(), rb.delivered.len()), (10, 10));
     let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
-    // A at 0, B at 100ms (not held), A's one token again after its 8s
-    assert_eq!(at, [s(0), Duration::from_millis(100), s(8)], "{at:?}");
+    // A at 0, B at 100ms (not held), A's one token again after its 4s
+    assert_eq!(at, [s(0), Duration::from_millis(100), s(4)], "{at:?}");
     assert_eq!(fake.request_sizes(), [10, 10, 1]);
 }
 
@@ -707,53 +751,6 @@ async fn mixed_faults_accounted_exactly_once() {
     assert_eq!(provider.breaker.state(), CircuitState::Closed);
 }
 
-/// Why the items' run stopped, which `#[retry]` does not say: the same
-/// attempt under the functional form's `.detailed()`, the chunk in a
-/// `tokio::sync::Mutex` that each attempt locks.
-#[tokio::test(start_paused = true)]
-async fn the_items_run_says_why_it_stopped_with_detailed() {
-    let fake = Fake::default();
-    let url = fake.start().await;
-    let provider = Provider::leaked("batch-detailed");
-    fake.script("tok001", &["unavailable"; 10]);
-    let chunk = tokio::sync::Mutex::new(Chunk {
-        pending: tokens("tok", 3),
-        ..Chunk::default()
-    });
-    let c = client();
-    let end = SystemClock.now() + DEADLINE;
-    let items = provider.items().with_max_attempts(3);
-    // `send_chunk`'s body, as a plain function (`items` unused there)
-    let gave_up = items
-        .retry(|| async {
-            let mut chunk = chunk.lock().await;
-            send_chunk(
-                &c,
-                &url,
-                "hi",
-                provider,
-                end,
-                &mut chunk,
-                items.with_max_attempts(1),
-            )
-            .await
-        })
-        .detailed()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (gave_up.reason, gave_up.attempts),
-        (StopReason::Attempts, 3)
-    );
-    assert_eq!(
-        gave_up.last_error.to_string(),
-        "1 of 1 tokens not delivered yet (1 unavailable)"
-    );
-    let chunk = chunk.into_inner();
-    assert_eq!((chunk.delivered.len(), chunk.pending.len()), (2, 1));
-    assert_eq!(fake.request_sizes(), [3, 1, 1]);
-}
-
 /// docs/breaker-and-budget.md: one policy for both (the breaker on the
 /// run that retries the items too) counts one device's `unavailable` as
 /// a failure: five chunks sent at once, each with one such item, open
@@ -799,15 +796,17 @@ fn an_items_wait_holds_the_cooldown_of_a_policy_that_has_one() {
     let limited = ChunkError::ItemsLimited {
         left: 1,
         sent: 10,
+        unavailable: 0,
         limited: 1,
         wait: Some(s(8)),
     };
-    assert_eq!(provider.items().decide(0, &limited).wait(), Some(s(8)));
+    // the 8 s asked, capped at ITEM_WAIT
+    assert_eq!(provider.items().decide(0, &limited).wait(), Some(s(5)));
     assert_eq!(provider.cooldown.first_wait(), None);
     let held = provider.items().with_cooldown(provider.cooldown);
-    assert_eq!(held.decide(0, &limited).wait(), Some(s(8)));
-    let held_for = provider.cooldown.first_wait().unwrap(); // 8s, less the real time since
-    assert!(held_for > s(7) && held_for <= s(8), "{held_for:?}");
+    assert_eq!(held.decide(0, &limited).wait(), Some(s(5)));
+    let held_for = provider.cooldown.first_wait().unwrap(); // 5s (the cap), less the real time since
+    assert!(held_for > s(4) && held_for <= s(5), "{held_for:?}");
 }
 
 /// docs/policies.md: `max_elapsed` does not bound a first attempt's wait
@@ -856,4 +855,179 @@ async fn a_hold_that_starts_mid_run_does_not_carry_a_retry_past_the_deadline() {
         "1 tokens not sent: no time left before the job's deadline"
     );
     assert_eq!(fake.request_sizes(), [5]);
+}
+
+/// 20 jobs at once (`JOBS`), 500 tokens each, whose first requests all get
+/// a 429 with `Retry-After: 2`, and one device per chunk `unavailable`
+/// once: every token is delivered. The 429s open no breaker (neutral
+/// kinds; walk-through s55c: a default breaker opened and failed every
+/// token), the budget, on the request alone and sized for 20, grants the
+/// 20 retries, and the 100 device retries are not the budget's (s55c: 8
+/// of 20 devices never retried, from a budget both layers drew on).
+#[tokio::test(start_paused = true)]
+async fn twenty_jobs_whose_first_requests_get_429_all_deliver() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-twenty");
+    for _ in 0..JOBS {
+        fake.fault(Fault::TooMany(2));
+    }
+    let jobs: Vec<Vec<String>> = (0..JOBS).map(|j| tokens(&format!("j{j:02}-"), 500)).collect();
+    for t in &jobs {
+        for k in 0..5 {
+            fake.script(&t[k * 100 + 7], &["unavailable"]);
+        }
+    }
+    let c = client();
+    let sends = jobs
+        .iter()
+        .map(|t| send_job(&c, &url, provider, DEADLINE, "hi", t));
+    let reports = futures_util::future::join_all(sends).await;
+    for (report, input) in reports.iter().zip(&jobs) {
+        assert_exactly_once(&fake, report, input);
+        assert_eq!(report.delivered.len(), 500, "{:?}", report.failed.first());
+    }
+    // 20 refused with a 429, 100 chunks, 100 devices sent again
+    assert_eq!(fake.request_sizes().len(), 220);
+    assert_eq!(provider.breaker.stats().opened, 0);
+    let budget = provider.budget.stats();
+    assert_eq!((budget.retries, budget.refused), (20, 0), "{budget:?}");
+}
+
+/// breaker-and-budget.md's cooldown, as it is: job A's 503 at 0 s, its
+/// retry in its backoff (0.5 s to 1 s) when job B's 429 at 0.1 s holds the
+/// provider 3 s. A's retry goes when its line said, into the hold; the
+/// 429 it draws (asking 1 s) holds it: its next retry, decided during the
+/// hold, waits for the hold's end (3.1 s), as B's does.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waiting_when_a_hold_starts_goes_and_one_decided_in_it_waits() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-hold-retry");
+    fake.fault(Fault::Busy)
+        .fault(Fault::TooMany(3))
+        .fault(Fault::TooMany(1));
+    let (a, b) = (tokens("a", 10), tokens("b", 10));
+    let c = client();
+    let start = tokio::time::Instant::now();
+    let (ra, rb) = tokio::join!(send_job(&c, &url, provider, DEADLINE, "hi", &a), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send_job(&c, &url, provider, DEADLINE, "hi", &b).await
+    });
+    assert_eq!((ra.delivered.len(), rb.delivered.len()), (10, 10));
+    let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
+    assert_eq!(at.len(), 5, "{at:?}");
+    assert_eq!(at[..2], [s(0), Duration::from_millis(100)], "{at:?}");
+    assert!(at[2] >= Duration::from_millis(500) && at[2] <= s(1), "not held: {at:?}");
+    let hold_end = Duration::from_millis(3100);
+    assert_eq!(at[3..], [hold_end, hold_end], "both held: {at:?}");
+}
+
+/// A provider that does not answer: the client's timeout (`ATTEMPT`) ends
+/// the request at 5 s (without it, an hour), a `Timeout` the request does
+/// not retry, as the provider may have acted: its tokens `unknown`. The
+/// next chunk is sent then.
+#[tokio::test(start_paused = true)]
+async fn a_hung_provider_ends_the_request_at_attempt() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-hung");
+    fake.fault(Fault::Hang);
+    let input = tokens("tok", 200);
+    let start = tokio::time::Instant::now();
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_eq!(start.elapsed(), ATTEMPT);
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.delivered.len(), 100);
+    assert_eq!(report.unknown.len(), 100, "{:?}", report.failed.first());
+    assert!(
+        report.unknown[0].1.contains("request for 100 tokens failed"),
+        "{:?}",
+        report.unknown[0]
+    );
+    assert_eq!(fake.request_sizes(), [100, 100]);
+}
+
+/// Chunks go one after another: one device asking 20 s in chunk 1 (each
+/// answer taking 2 s) waits `ITEM_WAIT` (5 s), so chunks 2-5 are sent by
+/// 15 s (walk-through s55c, uncapped: 300 tokens unsent at the deadline).
+#[tokio::test(start_paused = true)]
+async fn one_devices_long_wait_is_capped_and_later_chunks_are_sent() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-capped");
+    fake.slow(s(2)).script("tok000", &["rate_limited:20000"]);
+    let input = tokens("tok", 500);
+    let start = tokio::time::Instant::now();
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.delivered.len(), 500, "{:?}", report.failed.first());
+    let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
+    assert_eq!(at, [s(0), s(7), s(9), s(11), s(13), s(15)]);
+    assert_eq!(fake.request_sizes(), [100, 1, 100, 100, 100, 100]);
+}
+
+/// A token listed twice in a job is sent once and reported once
+/// (walk-through s55c: delivered three times).
+#[tokio::test(start_paused = true)]
+async fn a_token_listed_twice_is_sent_once() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-twice");
+    let mut input = tokens("tok", 99);
+    input.push("tok005".into());
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_eq!(fake.request_sizes(), [99]);
+    assert_eq!(fake.delivered("tok005"), 1);
+    assert_eq!(report.delivered, tokens("tok", 99));
+    assert!(report.failed.is_empty() && report.unknown.is_empty());
+}
+
+/// A result the code does not know (`queued`, say, meaning accepted) is
+/// not sent again: the token is reported `unknown`, with the result.
+#[tokio::test(start_paused = true)]
+async fn an_unknown_result_is_reported_unknown_not_sent_again() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-queued");
+    fake.script("tok000", &["queued", "queued", "queued"]);
+    let input = tokens("tok", 10);
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(fake.request_sizes(), [10]);
+    assert_eq!(report.delivered.len(), 9);
+    assert_eq!(
+        report.unknown,
+        [("tok000".to_string(), "sent, result `queued`".to_string())]
+    );
+}
+
+/// The items' retry lines: both counts, of the tokens that request sent;
+/// a device's wait is labelled `wait_source="retry_after"`.
+#[tokio::test(start_paused = true)]
+async fn the_items_retry_lines_name_both_counts_of_the_request() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-lines");
+    fake.script("tok001", &["unavailable"])
+        .script("tok002", &["rate_limited:3000", "rate_limited:3000"]);
+    let logs = testing::capture_logs().unwrap();
+    let input = tokens("tok", 10);
+    let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+    assert_eq!(report.delivered.len(), 10);
+    let retries = logs.retries();
+    let lines: Vec<(Option<&str>, Option<&str>, Option<&str>)> = retries
+        .iter()
+        .map(|r| (r.field("operation"), r.field("error"), r.field("wait_source")))
+        .collect();
+    let line = |error| (Some("push.items"), Some(error), Some("retry_after"));
+    assert_eq!(
+        lines,
+        [
+            line("2 of the 10 tokens sent not delivered yet (1 unavailable, 1 rate limited)"),
+            line("1 of the 2 tokens sent not delivered yet (0 unavailable, 1 rate limited)"),
+        ],
+        "{logs}"
+    );
+    assert_eq!(fake.request_sizes(), [10, 2, 1]);
 }
