@@ -295,7 +295,9 @@ async fn send_chunk(
                 chunk.pending.push(token);
             }
             // a result this code does not know (`queued`?): not sent again
-            other => chunk.unknown.push((token, format!("sent, result `{other}`"))),
+            other => chunk
+                .unknown
+                .push((token, format!("sent, result `{other}`"))),
         }
     }
     let left = chunk.pending.len();
@@ -872,7 +874,9 @@ async fn twenty_jobs_whose_first_requests_get_429_all_deliver() {
     for _ in 0..JOBS {
         fake.fault(Fault::TooMany(2));
     }
-    let jobs: Vec<Vec<String>> = (0..JOBS).map(|j| tokens(&format!("j{j:02}-"), 500)).collect();
+    let jobs: Vec<Vec<String>> = (0..JOBS)
+        .map(|j| tokens(&format!("j{j:02}-"), 500))
+        .collect();
     for t in &jobs {
         for k in 0..5 {
             fake.script(&t[k * 100 + 7], &["unavailable"]);
@@ -918,7 +922,10 @@ async fn a_retry_waiting_when_a_hold_starts_goes_and_one_decided_in_it_waits() {
     let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
     assert_eq!(at.len(), 5, "{at:?}");
     assert_eq!(at[..2], [s(0), Duration::from_millis(100)], "{at:?}");
-    assert!(at[2] >= Duration::from_millis(500) && at[2] <= s(1), "not held: {at:?}");
+    assert!(
+        at[2] >= Duration::from_millis(500) && at[2] <= s(1),
+        "not held: {at:?}"
+    );
     let hold_end = Duration::from_millis(3100);
     assert_eq!(at[3..], [hold_end, hold_end], "both held: {at:?}");
 }
@@ -941,7 +948,9 @@ async fn a_hung_provider_ends_the_request_at_attempt() {
     assert_eq!(report.delivered.len(), 100);
     assert_eq!(report.unknown.len(), 100, "{:?}", report.failed.first());
     assert!(
-        report.unknown[0].1.contains("request for 100 tokens failed"),
+        report.unknown[0]
+            .1
+            .contains("request for 100 tokens failed"),
         "{:?}",
         report.unknown[0]
     );
@@ -1018,7 +1027,13 @@ async fn the_items_retry_lines_name_both_counts_of_the_request() {
     let retries = logs.retries();
     let lines: Vec<(Option<&str>, Option<&str>, Option<&str>)> = retries
         .iter()
-        .map(|r| (r.field("operation"), r.field("error"), r.field("wait_source")))
+        .map(|r| {
+            (
+                r.field("operation"),
+                r.field("error"),
+                r.field("wait_source"),
+            )
+        })
         .collect();
     let line = |error| (Some("push.items"), Some(error), Some("retry_after"));
     assert_eq!(
