@@ -1,4 +1,5 @@
-//! A file served in byte ranges (`Range`, `If-Range`, `ETag`, 206 and 416),
+//! A file served in byte ranges (`Range`, `If-Range`, `ETag`, strong or
+//! weak, 206 and 416 with an HTML page as nginx's),
 //! each request answered as the next entry of a script says: whole, cut
 //! after some bytes, silent after some bytes, a status. Raw HTTP/1.1 on a
 //! `tokio::net::TcpListener` task of the test's own current-thread runtime,
@@ -54,6 +55,8 @@ struct State {
     version: u32,
     script: VecDeque<Fault>,
     seen: Vec<Seen>,
+    statuses: Vec<u16>,
+    weak: bool,
 }
 
 /// The server; its accept loop runs on the current runtime until the test ends.
@@ -71,6 +74,8 @@ impl RangedServer {
             version: 1,
             script: script.into(),
             seen: Vec::new(),
+            statuses: Vec::new(),
+            weak: false,
         }));
         let serving = Arc::clone(&state);
         tokio::spawn(async move {
@@ -83,6 +88,18 @@ impl RangedServer {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
+    }
+
+    /// Weak ETags (`W/"v1"`), as nginx gives a file it compresses: an
+    /// `If-Range` never matches one (RFC 9110 13.1.5).
+    pub fn with_weak_etags(self) -> RangedServer {
+        self.state.lock().unwrap().weak = true;
+        self
+    }
+
+    /// The status of each answer.
+    pub fn statuses(&self) -> Vec<u16> {
+        self.state.lock().unwrap().statuses.clone()
     }
 
     /// The `Range` header of each request, `None` for none.
@@ -117,7 +134,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         })
     };
     let (range, if_range) = (header("range"), header("if-range"));
-    let (fault, mut content, etag) = {
+    let (fault, mut content, etag, weak) = {
         let mut state = state.lock().unwrap();
         state.seen.push(Seen {
             range: range.clone(),
@@ -128,10 +145,13 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
             state.content = new.clone();
             state.version += 1;
         }
-        let etag = format!("\"v{}\"", state.version);
-        (fault, state.content.clone(), etag)
+        let weak = if state.weak { "W/" } else { "" };
+        let etag = format!("{weak}\"v{}\"", state.version);
+        (fault, state.content.clone(), etag, state.weak)
     };
+    let answered = |status| state.lock().unwrap().statuses.push(status);
     if let Fault::Status(code, headers) = &fault {
+        answered(*code);
         let mut reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n");
         for (name, value) in headers {
             reply += &format!("{name}: {value}\r\n");
@@ -144,8 +164,9 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
     }
     let len = content.len();
     // a range honoured only when If-Range, if sent, names the file as it is
+    // (a strong comparison: a weak ETag never matches)
     let start = range
-        .filter(|_| if_range.as_deref().is_none_or(|tag| tag == etag))
+        .filter(|_| if_range.as_deref().is_none_or(|tag| tag == etag && !weak))
         .and_then(|r| {
             r.strip_prefix("bytes=")?
                 .strip_suffix('-')?
@@ -158,9 +179,12 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
     };
     let (status, from, content_range) = match start {
         Some(s) if s >= len => {
+            answered(416);
+            let page = "<html>416 Range Not Satisfiable</html>\n";
             let reply = format!(
                 "HTTP/1.1 416 Range Not Satisfiable\r\ncontent-range: bytes */{len}\r\n\
-                 content-length: 0\r\nconnection: close\r\n\r\n"
+                 content-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
             );
             let _ = socket.write_all(reply.as_bytes()).await;
             return;
@@ -172,6 +196,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         ),
         None => ("200 OK", 0, String::new()),
     };
+    answered(if status.starts_with("206") { 206 } else { 200 });
     let body = &content[from..];
     let length = match fault {
         Fault::CloseDelimitedCut(_) => String::new(),

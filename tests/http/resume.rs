@@ -14,7 +14,7 @@ use crate::ranged_server::{data, Fault, RangedServer};
 mod recipe {
     use std::future::Future;
     use std::io::Write;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::time::Duration;
 
     use bytes::Bytes;
@@ -23,6 +23,7 @@ mod recipe {
     use retry_runtime::sleep::sleep_async;
     use retry_runtime::{
         kinds, Backoff, Causes, Classify, Decision, Policy, RetryAfter, RetryError, RetryOn, Run,
+        StopReason,
     };
 
     #[derive(Debug, thiserror::Error, Classify)]
@@ -62,7 +63,8 @@ mod recipe {
     }
 
     /// 5 attempts in a row that write nothing (a drop after progress counts
-    /// from 1 again); waits 1s, 2s, 4s .. 60s, or a 503's Retry-After; no
+    /// from 1 again); waits 1s, 2s, 4s .. 60s, or a 503's Retry-After up to
+    /// 10 minutes (`RetryAfter::DEFAULT` cuts it at 60s); no
     /// `max_elapsed`, which would end a download moving for longer at its
     /// first drop.
     pub static DOWNLOAD: Policy<RetryOn> = Policy::new()
@@ -75,7 +77,11 @@ mod recipe {
         .retry_on(kinds![
             Timeout | Connect | RateLimited | Unavailable | Interrupted
         ])
-        .with_retry_after(RetryAfter::DEFAULT.with_kinds(kinds![RateLimited | Unavailable]));
+        .with_retry_after(
+            RetryAfter::DEFAULT
+                .with_kinds(kinds![RateLimited | Unavailable])
+                .with_cap(Duration::from_secs(600)),
+        );
 
     /// No byte for this long ends the attempt (a slow transfer that moves is never cut).
     pub const STALL: Duration = Duration::from_secs(30);
@@ -92,11 +98,15 @@ mod recipe {
 
     /// A ranged GET: reqwest's in the program, a fake in a test.
     pub trait Source {
-        /// GET the file from byte `from` (`If-Range: etag` beside a range):
-        /// 200, 206 or 416; any other status is an error.
-        async fn get(&mut self, from: u64, etag: Option<&str>) -> Result<Head, DlError>;
+        /// GET the file from byte `from` (`If-Range: etag` beside a range,
+        /// when the ETag is strong): 200, 206 or 416; any other status is an error.
+        fn get(
+            &mut self,
+            from: u64,
+            etag: Option<&str>,
+        ) -> impl Future<Output = Result<Head, DlError>> + Send;
         /// The next piece of the body; `None` at its end.
-        async fn chunk(&mut self) -> Result<Option<Bytes>, DlError>;
+        fn chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, DlError>> + Send;
     }
 
     /// reqwest's: `Http { client, url, body: None }`
@@ -111,7 +121,8 @@ mod recipe {
             let mut request = self.client.get(&self.url);
             if from > 0 {
                 request = request.header(RANGE, format!("bytes={from}-"));
-                if let Some(etag) = etag {
+                // a weak ETag (`W/"..."`) never matches there (RFC 9110)
+                if let Some(etag) = etag.filter(|e| !e.starts_with("W/")) {
                     request = request.header(IF_RANGE, etag);
                 }
             }
@@ -175,6 +186,31 @@ mod recipe {
         Ok(())
     }
 
+    /// `<file>.etag`: the ETag of the bytes on disk, for the next run
+    fn etag_file(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".etag");
+        name.into()
+    }
+
+    /// The whole file's check: a mismatch starts again from byte 0, twice at most.
+    fn check(
+        path: &Path,
+        verify: &impl Fn(&Path) -> std::io::Result<bool>,
+        resume: &mut Resume,
+        size: u64,
+    ) -> Result<u64, DlError> {
+        if verify(path)? {
+            return Ok(size);
+        }
+        if resume.checksum_restarts == 2 {
+            return Err(DlError::Refused("checksum mismatch, 3 times"));
+        }
+        resume.checksum_restarts += 1;
+        start_over(path, resume)?;
+        Err(DlError::Checksum)
+    }
+
     /// One attempt: from the bytes on disk to the end, or to the next break.
     async fn attempt(
         source: &mut impl Source,
@@ -186,8 +222,8 @@ mod recipe {
         let head = loop {
             let head = stalled(source.get(have, resume.etag.as_deref())).await?;
             match head.status {
-                // the server has no byte past ours: the file was complete
-                416 if head.total == Some(have) => break head,
+                // no byte past ours: complete; the 416's body (an error page) unread
+                416 if head.total == Some(have) => return check(path, verify, resume, have),
                 // shorter than ours: it changed; from byte 0, once
                 416 if resume.restarts_416 == 0 => {
                     resume.restarts_416 += 1;
@@ -203,11 +239,25 @@ mod recipe {
                     }
                     break head;
                 }
-                _ if head.start == have => break head,
-                _ => return Err(DlError::Refused("a range that starts elsewhere")),
+                _ if head.start != have => {
+                    return Err(DlError::Refused("a range that starts elsewhere"))
+                }
+                // the rest of another version (a weak ETag, or none, went
+                // without If-Range): from byte 0
+                _ if have > 0 && (head.etag.is_none() || head.etag != resume.etag) => {
+                    start_over(path, resume)?;
+                    have = 0;
+                }
+                _ => break head,
             }
         };
         resume.etag = head.etag;
+        match &resume.etag {
+            Some(etag) => std::fs::write(etag_file(path), etag)?,
+            None => {
+                let _ = std::fs::remove_file(etag_file(path));
+            }
+        }
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -224,20 +274,12 @@ mod recipe {
                 return Err(DlError::Short { have, total });
             }
         }
-        if !verify(path)? {
-            if resume.checksum_restarts == 2 {
-                return Err(DlError::Refused("checksum mismatch, 3 times"));
-            }
-            resume.checksum_restarts += 1;
-            start_over(path, resume)?;
-            return Err(DlError::Checksum);
-        }
-        Ok(have)
+        check(path, verify, resume, have)
     }
 
     /// Download into `path`, from the bytes already there; `verify` checks
     /// the whole file (your checksum); `stop` (Ctrl-C) ends the download at
-    /// once, in an attempt or a wait, and keeps the partial file.
+    /// once, in an attempt or a wait, and keeps the partial file and its ETag.
     pub async fn download(
         source: &mut impl Source,
         path: &Path,
@@ -246,8 +288,16 @@ mod recipe {
     ) -> Result<u64, RetryError<DlError>> {
         let mut stop = std::pin::pin!(stop);
         let mut run = Run::new(&DOWNLOAD);
-        let mut resume = Resume::default();
+        let etag = std::fs::read_to_string(etag_file(path)).ok();
+        let mut resume = Resume {
+            etag,
+            ..Resume::default()
+        };
         loop {
+            // a breaker's leave, if the policy had one; a stop from here counts the attempt
+            if let Err(refused) = run.before_attempt() {
+                return Err(run.into_error(refused, StopReason::CircuitOpen));
+            }
             resume.written = 0;
             let result = tokio::select! {
                 result = attempt(source, path, &verify, &mut resume) => result,
@@ -256,6 +306,7 @@ mod recipe {
             let e = match result {
                 Ok(size) => {
                     run.succeeded();
+                    let _ = std::fs::remove_file(etag_file(path));
                     return Ok(size);
                 }
                 Err(e) => e,
@@ -390,12 +441,15 @@ async fn not_found_and_gone_fail_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_503_waits_its_retry_after() {
-    let retry_after = vec![("retry-after", "7".to_owned())];
-    let server = RangedServer::start(data(2_000, 4), vec![Fault::Status(503, retry_after)]).await;
-    let path = file("unavailable");
-    let paused = testing::pause();
-    assert_eq!(fetch(&server, &path, None).await.unwrap(), 2_000);
-    assert_eq!(paused.waits(), [S(7)]);
+    for (hint, wait) in [("7", S(7)), ("120", S(120)), ("3600", S(600))] {
+        let retry_after = vec![("retry-after", hint.to_owned())];
+        let script = vec![Fault::Status(503, retry_after)];
+        let server = RangedServer::start(data(2_000, 4), script).await;
+        let path = file("unavailable");
+        let paused = testing::pause();
+        assert_eq!(fetch(&server, &path, None).await.unwrap(), 2_000);
+        assert_eq!(paused.waits(), [wait], "Retry-After: {hint}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -476,17 +530,19 @@ async fn reqwest_timeout_cuts_a_slow_transfer_that_moves() {
     assert!((5_000..8_000).contains(&n), "{n}");
 }
 
+/// The 416's body is an error page (nginx's, S3's): never the file's.
 #[tokio::test(start_paused = true)]
 async fn a_complete_file_on_disk_is_one_416_and_done() {
     let body = data(3_000, 7);
-    let server = RangedServer::start(body.clone(), vec![]).await;
-    let path = file("complete");
-    std::fs::write(&path, &body).unwrap();
-    assert_eq!(
-        fetch(&server, &path, Some(fnv(&body))).await.unwrap(),
-        3_000
-    );
-    assert_eq!(server.ranges(), [range(3_000)]);
+    for sum in [None, Some(fnv(&body))] {
+        let server = RangedServer::start(body.clone(), vec![]).await;
+        let path = file("complete");
+        std::fs::write(&path, &body).unwrap();
+        assert_eq!(fetch(&server, &path, sum).await.unwrap(), 3_000);
+        assert_eq!(std::fs::read(&path).unwrap(), body, "kept as it was");
+        assert_eq!(server.ranges(), [range(3_000)]);
+        assert_eq!(server.statuses(), [416]);
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -499,6 +555,57 @@ async fn a_file_changed_between_attempts_comes_whole_through_if_range() {
     assert_eq!(fetch(&server, &path, None).await.unwrap(), 5_000);
     assert_eq!(server.ranges(), [None, range(3_000)]);
     assert_eq!(std::fs::read(&path).unwrap(), new, "no old byte kept");
+}
+
+/// A weak ETag (`W/"v1"`) is never sent as If-Range, where it never
+/// matches: the 206 is kept when it names the version on disk.
+#[tokio::test(start_paused = true)]
+async fn a_weak_etag_resumes_when_the_206_names_the_same_version() {
+    let body = data(6_000, 18);
+    let script = vec![Fault::CutAfter(2_000)];
+    let server = RangedServer::start(body.clone(), script)
+        .await
+        .with_weak_etags();
+    let path = file("weak");
+    let _paused = testing::pause();
+    assert_eq!(fetch(&server, &path, None).await.unwrap(), 6_000);
+    assert_eq!(server.ranges(), [None, range(2_000)]);
+    assert_eq!(server.seen()[1].if_range, None);
+    assert_eq!(server.statuses(), [200, 206], "resumed, not from byte 0");
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+
+    // changed between attempts: its 206 names another version
+    let new = data(6_000, 19);
+    let script = vec![Fault::CutAfter(2_000), Fault::Change(new.clone())];
+    let server = RangedServer::start(body, script).await.with_weak_etags();
+    let path = file("weak-changed");
+    assert_eq!(fetch(&server, &path, None).await.unwrap(), 6_000);
+    assert_eq!(server.statuses(), [200, 206, 200]);
+    assert_eq!(std::fs::read(&path).unwrap(), new, "no old byte kept");
+}
+
+/// A 200 with neither a length nor chunked framing, cut short: only the
+/// checksum sees it.
+#[tokio::test(start_paused = true)]
+async fn without_a_size_the_checksum_is_the_only_guard() {
+    let body = data(5_000, 20);
+    let script = vec![Fault::CloseDelimitedCut(2_000)];
+    let server = RangedServer::start(body.clone(), script.clone()).await;
+    let path = file("nosize");
+    assert_eq!(
+        fetch(&server, &path, None).await.unwrap(),
+        2_000,
+        "taken as whole"
+    );
+
+    let server = RangedServer::start(body.clone(), script).await;
+    let path = file("nosize-sum");
+    assert_eq!(
+        fetch(&server, &path, Some(fnv(&body))).await.unwrap(),
+        5_000
+    );
+    assert_eq!(server.ranges(), [None, None]);
+    assert_eq!(std::fs::read(&path).unwrap(), body);
 }
 
 #[tokio::test(start_paused = true)]
@@ -633,16 +740,79 @@ async fn a_stop_during_an_attempt_ends_it_and_keeps_the_partial_file() {
         url: server.url.clone(),
         body: None,
     };
+    let logs = testing::capture_logs().unwrap();
     let start = tokio::time::Instant::now();
     let ctrl_c = tokio::time::sleep(S(5));
     let e = download(&mut source, &path, |_: &Path| Ok(true), ctrl_c)
         .await
         .unwrap_err();
     assert_eq!(start.elapsed(), S(5), "not at the attempt's end");
-    assert_eq!(e.reason, StopReason::Stopped);
+    assert_eq!((e.attempts, e.reason), (1, StopReason::Stopped));
+    assert!(
+        logs.contains("download failed after 1 attempt (stopped"),
+        "{logs}"
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 3_000);
-    // the next run resumes
+    // the next run resumes, from the ETag kept beside the file
     assert_eq!(fetch(&server, &path, None).await.unwrap(), 6_000);
     assert_eq!(server.ranges(), [None, range(3_000)]);
+    assert_eq!(server.seen()[1].if_range.as_deref(), Some("\"v1\""));
     assert_eq!(std::fs::read(&path).unwrap(), body);
+}
+
+/// A stop during a later attempt counts it too.
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_the_third_attempt_counts_three() {
+    let script = vec![
+        Fault::CutAfter(1_000), // progress: attempt 1 again
+        Fault::CutAfter(0),     // attempt 2, at 1s
+        Fault::StallAfter(500), // attempt 3, at 3s; the stop at 10s
+    ];
+    let server = RangedServer::start(data(6_000, 21), script).await;
+    let path = file("stopped3");
+    let mut source = Http {
+        client: client(),
+        url: server.url.clone(),
+        body: None,
+    };
+    let logs = testing::capture_logs().unwrap();
+    let ctrl_c = tokio::time::sleep(S(10));
+    let e = download(&mut source, &path, |_: &Path| Ok(true), ctrl_c)
+        .await
+        .unwrap_err();
+    assert_eq!(server.seen().len(), 3);
+    assert_eq!((e.attempts, e.reason), (3, StopReason::Stopped), "{e}");
+    assert!(
+        logs.contains("download failed after 3 attempts (stopped"),
+        "{logs}"
+    );
+}
+
+/// The file changed on the server between a stopped run and the next: the
+/// next run's If-Range (the ETag kept beside the file) gets it whole.
+#[tokio::test(start_paused = true)]
+async fn the_next_run_after_a_stop_gets_a_changed_file_whole() {
+    let new = data(6_000, 23);
+    let slow = Fault::Slow {
+        chunk: 1_000,
+        every: S(2),
+        cut: usize::MAX,
+    };
+    let script = vec![slow, Fault::Change(new.clone())];
+    let server = RangedServer::start(data(6_000, 22), script).await;
+    let path = file("stopped-changed");
+    let mut source = Http {
+        client: client(),
+        url: server.url.clone(),
+        body: None,
+    };
+    let ctrl_c = tokio::time::sleep(S(5));
+    let e = download(&mut source, &path, |_: &Path| Ok(true), ctrl_c)
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason, StopReason::Stopped);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 3_000);
+    // the program runs again
+    assert_eq!(fetch(&server, &path, None).await.unwrap(), 6_000);
+    assert_eq!(std::fs::read(&path).unwrap(), new, "no old byte kept");
 }
