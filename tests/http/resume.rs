@@ -1,8 +1,9 @@
 //! docs/where-retries-go.md's "Resuming a download", against a local server
 //! that cuts, stalls, changes and corrupts the file: each break resumes from
 //! the bytes on disk, on tokio's paused clock. The recipe is copied here as
-//! the chapter has it (`recipe`), its reqwest side included, which the
-//! chapter's doctest compiles but runs against a fake.
+//! the chapter has it (`recipe`, checked by `the_recipe_is_the_chapters`),
+//! its reqwest side included, which the chapter's doctest compiles but runs
+//! against a fake.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -326,6 +327,38 @@ mod recipe {
 }
 
 use recipe::{download, DlError, Http};
+
+/// `recipe` is the chapter's code, up to its `program` (whitespace and
+/// trailing commas aside: rustfmt's here, the chapter's own there).
+#[test]
+fn the_recipe_is_the_chapters() {
+    let chapter = include_str!("../../docs/where-retries-go.md");
+    let section = chapter.split("\n## Resuming a download\n").nth(1).unwrap();
+    let block = section.split("```rust\n").nth(1).unwrap();
+    let shown: Vec<&str> = (block.lines())
+        .take_while(|line| !line.starts_with("/// The program"))
+        .map(str::trim_start)
+        .filter(|line| *line != "#" && !line.starts_with("# "))
+        .collect();
+    let this = include_str!("resume.rs");
+    let copy = this.split("\nmod recipe {\n").nth(1).unwrap();
+    let copy = copy.split("\n}\n").next().unwrap();
+    let squeeze = |text: &str| {
+        let text: String = text.split_whitespace().collect();
+        text.replace(",}", "}").replace(",)", ")")
+    };
+    let (shown, copy) = (squeeze(&shown.join("\n")), squeeze(copy));
+    let same = shown.chars().zip(copy.chars()).take_while(|(a, b)| a == b);
+    let around: String = copy
+        .chars()
+        .skip(same.count().saturating_sub(60))
+        .take(120)
+        .collect();
+    assert!(
+        shown == copy,
+        "the chapter's recipe and this copy part here: {around}"
+    );
+}
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
