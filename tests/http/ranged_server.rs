@@ -57,6 +57,7 @@ struct State {
     seen: Vec<Seen>,
     statuses: Vec<u16>,
     weak: bool,
+    no_etag: bool,
 }
 
 /// The server; its accept loop runs on the current runtime until the test ends.
@@ -76,6 +77,7 @@ impl RangedServer {
             seen: Vec::new(),
             statuses: Vec::new(),
             weak: false,
+            no_etag: false,
         }));
         let serving = Arc::clone(&state);
         tokio::spawn(async move {
@@ -94,6 +96,12 @@ impl RangedServer {
     /// `If-Range` never matches one (RFC 9110 13.1.5).
     pub fn with_weak_etags(self) -> RangedServer {
         self.state.lock().unwrap().weak = true;
+        self
+    }
+
+    /// No ETag at all, as a server that keeps no validator for the file.
+    pub fn without_etags(self) -> RangedServer {
+        self.state.lock().unwrap().no_etag = true;
         self
     }
 
@@ -134,7 +142,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         })
     };
     let (range, if_range) = (header("range"), header("if-range"));
-    let (fault, mut content, etag, weak) = {
+    let (fault, mut content, etag, weak, no_etag) = {
         let mut state = state.lock().unwrap();
         state.seen.push(Seen {
             range: range.clone(),
@@ -147,7 +155,13 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         }
         let weak = if state.weak { "W/" } else { "" };
         let etag = format!("{weak}\"v{}\"", state.version);
-        (fault, state.content.clone(), etag, state.weak)
+        (
+            fault,
+            state.content.clone(),
+            etag,
+            state.weak,
+            state.no_etag,
+        )
     };
     let answered = |status| state.lock().unwrap().statuses.push(status);
     if let Fault::Status(code, headers) = &fault {
@@ -202,8 +216,13 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         Fault::CloseDelimitedCut(_) => String::new(),
         _ => format!("content-length: {}\r\n", body.len()),
     };
+    let etag = if no_etag {
+        String::new()
+    } else {
+        format!("etag: {etag}\r\n")
+    };
     let reply = format!(
-        "HTTP/1.1 {status}\r\n{length}etag: {etag}\r\naccept-ranges: bytes\r\n\
+        "HTTP/1.1 {status}\r\n{length}{etag}accept-ranges: bytes\r\n\
          connection: close\r\n{content_range}\r\n"
     );
     if socket.write_all(reply.as_bytes()).await.is_err() {

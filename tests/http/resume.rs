@@ -169,8 +169,9 @@ mod recipe {
     #[derive(Default)]
     pub struct Resume {
         pub etag: Option<String>,
-        /// bytes this attempt wrote (its progress)
-        pub written: u64,
+        /// the most bytes the file has held in this run: an attempt that
+        /// leaves more made progress
+        pub furthest: u64,
         pub restarts_416: u32,
         pub checksum_restarts: u32,
     }
@@ -266,7 +267,6 @@ mod recipe {
         while let Some(chunk) = stalled(source.chunk()).await? {
             file.write_all(&chunk)?;
             have += chunk.len() as u64;
-            resume.written += chunk.len() as u64;
         }
         // a body with neither Content-Length nor chunked framing that is cut
         // ends as a whole one does: only the size the server gave tells
@@ -292,6 +292,7 @@ mod recipe {
         let etag = std::fs::read_to_string(etag_file(path)).ok();
         let mut resume = Resume {
             etag,
+            furthest: std::fs::metadata(path).map_or(0, |m| m.len()),
             ..Resume::default()
         };
         loop {
@@ -299,7 +300,6 @@ mod recipe {
             if let Err(refused) = run.before_attempt() {
                 return Err(run.into_error(refused, StopReason::CircuitOpen));
             }
-            resume.written = 0;
             let result = tokio::select! {
                 result = attempt(source, path, &verify, &mut resume) => result,
                 () = &mut stop => return Err(run.stopped(DlError::Stopped)),
@@ -312,7 +312,11 @@ mod recipe {
                 }
                 Err(e) => e,
             };
-            if resume.written > 0 {
+            // progress: further than the file has been (a restart from byte 0
+            // that drops where the last one did is none)
+            let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
+            if on_disk > resume.furthest {
+                resume.furthest = on_disk;
                 run.progressed(); // counts from attempt 1 again
             }
             match run.failed(&e) {
@@ -617,6 +621,31 @@ async fn a_weak_etag_resumes_when_the_206_names_the_same_version() {
     assert_eq!(std::fs::read(&path).unwrap(), new, "no old byte kept");
 }
 
+/// A server with no ETag: each resume starts again from byte 0 (its 206
+/// cannot be told from another version's). A link that drops at the same
+/// point each time then never gets further: only bytes past the furthest
+/// the file has held are progress, so the attempt limit ends it (each
+/// restart from 0 counted as progress, it went on as long as the drops
+/// did: 15 attempts under a limit of 5, a review's).
+#[tokio::test(start_paused = true)]
+async fn restarts_from_zero_that_get_no_further_use_up_the_attempts() {
+    let body = data(6_000, 21);
+    let script = vec![Fault::CutAfter(2_000); 30];
+    let server = RangedServer::start(body, script).await.without_etags();
+    let path = file("no-etag");
+    let _paused = testing::pause();
+    let e = fetch(&server, &path, None).await.unwrap_err();
+    assert_eq!((e.reason, e.attempts), (StopReason::Attempts, 5));
+    // the first attempt (2,000 bytes: progress, the count's attempt 1),
+    // then four that got no further, each a 206 refused and a 200 from byte 0
+    assert_eq!(server.statuses().len(), 1 + 4 * 2);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        2_000,
+        "kept for the next run"
+    );
+}
+
 /// A 200 with neither a length nor chunked framing, cut short: only the
 /// checksum sees it.
 #[tokio::test(start_paused = true)]
@@ -651,7 +680,9 @@ async fn a_checksum_mismatch_starts_again_from_zero_at_most_twice() {
     assert_eq!(fetch(&server, &path, sum).await.unwrap(), 3_000);
     assert_eq!(server.ranges(), [None, None, None]);
     assert_eq!(std::fs::read(&path).unwrap(), body);
-    assert_eq!(paused.waits(), [S(1), S(1)]);
+    // the second download of the whole file got no further than the
+    // first: no progress, the backoff's next wait
+    assert_eq!(paused.waits(), [S(1), S(2)]);
 
     let server = RangedServer::start(body.clone(), vec![Fault::Corrupt; 5]).await;
     let path = file("sum3");
