@@ -43,6 +43,7 @@ mod debug;
 mod docs_as_read;
 mod edge_values;
 mod errors;
+mod failover;
 mod from_backon;
 mod future_size;
 mod fuzz_regressions;
