@@ -105,3 +105,24 @@ async fn a_provider_given_up_logs_at_the_give_up_level() {
     let last = logs.records_at(Level::WARN);
     assert!(last.last().unwrap().message().starts_with("provider_a failed after 3 attempts"), "{logs}");
 }
+
+/// A last, fast provider called with less than one attempt's time left:
+/// `max_elapsed` zero makes one attempt, bounded by the time left.
+#[tokio::test(start_paused = true)]
+async fn a_last_provider_with_less_than_an_attempt_left_makes_one_attempt() {
+    let end = SystemClock.now() + S;
+    let left = end.saturating_sub(SystemClock.now());
+    let last = presets::API.with_name("local_c").with_max_elapsed(left.saturating_sub(ATTEMPT));
+    let fast = || async { Ok::<_, AttemptTimeout>("answer") };
+    let limit = || end.saturating_sub(SystemClock.now());
+    assert_eq!(last.retry(|| timeout(limit(), fast())).await, Ok("answer"));
+
+    let start = Instant::now();
+    let slow = || async {
+        tokio::time::sleep(5 * S).await;
+        Ok::<_, AttemptTimeout>("answer")
+    };
+    let e = last.retry(|| timeout(limit(), slow())).detailed().await.unwrap_err();
+    assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 1));
+    assert_eq!(start.elapsed(), S);
+}
