@@ -27,7 +27,7 @@ async fn raced(pace: &'static Cooldown) -> (Policy<RetryOn>, Duration) {
     let end = SystemClock.now() + 10 * S;
     assert_eq!(pace.first_wait(), None);
     for _ in 0..20 {
-        let other = chat.clone();
+        let other = chat;
         tokio::spawn(async move { other.retry(|| async { Ok::<_, AttemptTimeout>(()) }).await });
     }
     tokio::task::yield_now().await;
@@ -58,7 +58,9 @@ async fn tokio_timeout_around_the_call_ends_it_at_the_deadline() {
     let left = end.saturating_sub(SystemClock.now());
     let policy = chat.with_max_elapsed(left - ATTEMPT);
     let call = policy.retry(|| timeout(ATTEMPT, async { Ok::<_, AttemptTimeout>("answer") }));
-    assert!(tokio::time::timeout(left, call.into_future()).await.is_err());
+    assert!(tokio::time::timeout(left, call.into_future())
+        .await
+        .is_err());
     assert_eq!(start.elapsed(), 10 * S);
 }
 
@@ -83,8 +85,8 @@ async fn stop_on_ends_the_wait_then_makes_the_attempt() {
         .detailed()
         .await
         .unwrap_err();
-    assert_eq!(*sent.lock().unwrap(), [8 * S]); // made at once when stopped
-    // failed at 10s, past `max_elapsed`: no retry
+    // made at once when stopped, failed at 10s, past `max_elapsed`: no retry
+    assert_eq!(*sent.lock().unwrap(), [8 * S]);
     assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 1));
     assert_eq!(e.last_error.after, ATTEMPT); // the attempt's timeout
     assert_eq!(start.elapsed(), 10 * S);
@@ -103,7 +105,13 @@ async fn a_provider_given_up_logs_at_the_give_up_level() {
     assert!(provider.retry(down).await.is_err());
     assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
     let last = logs.records_at(Level::WARN);
-    assert!(last.last().unwrap().message().starts_with("provider_a failed after 3 attempts"), "{logs}");
+    assert!(
+        last.last()
+            .unwrap()
+            .message()
+            .starts_with("provider_a failed after 3 attempts"),
+        "{logs}"
+    );
 }
 
 /// A last, fast provider called with less than one attempt's time left:
@@ -112,7 +120,9 @@ async fn a_provider_given_up_logs_at_the_give_up_level() {
 async fn a_last_provider_with_less_than_an_attempt_left_makes_one_attempt() {
     let end = SystemClock.now() + S;
     let left = end.saturating_sub(SystemClock.now());
-    let last = presets::API.with_name("local_c").with_max_elapsed(left.saturating_sub(ATTEMPT));
+    let last = presets::API
+        .with_name("local_c")
+        .with_max_elapsed(left.saturating_sub(ATTEMPT));
     let fast = || async { Ok::<_, AttemptTimeout>("answer") };
     let limit = || end.saturating_sub(SystemClock.now());
     assert_eq!(last.retry(|| timeout(limit(), fast())).await, Ok("answer"));
@@ -122,7 +132,11 @@ async fn a_last_provider_with_less_than_an_attempt_left_makes_one_attempt() {
         tokio::time::sleep(5 * S).await;
         Ok::<_, AttemptTimeout>("answer")
     };
-    let e = last.retry(|| timeout(limit(), slow())).detailed().await.unwrap_err();
+    let e = last
+        .retry(|| timeout(limit(), slow()))
+        .detailed()
+        .await
+        .unwrap_err();
     assert_eq!((e.reason, e.attempts), (StopReason::Deadline, 1));
     assert_eq!(start.elapsed(), S);
 }
