@@ -27,7 +27,7 @@ use retry_runtime::reqwest::{error_for_status, HttpError};
 use retry_runtime::retry_after::retry_after_hint;
 use retry_runtime::{
     kinds, presets, retry, testing, Causes, CircuitBreaker, CircuitOpen, Classify, ErrorKind,
-    Nested, Policy, RetryBudget, RetryError, RetryOn, RetryOnOrIf,
+    KindSet, Nested, Policy, RetryBudget, RetryError, RetryOn, RetryOnOrIf,
 };
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +89,11 @@ enum SendError {
 impl Classify for SendError {
     fn kind(&self) -> ErrorKind {
         match self {
+            // not retried: a 5xx other than 503 may follow the provider's work
+            SendError::Failed {
+                cause: Cause::Status(e),
+                ..
+            } if maybe_applied(e) => ErrorKind::Unknown,
             SendError::Failed { cause, .. } => cause.kind(),
             SendError::Open(open) => open.kind(),
         }
@@ -101,9 +106,15 @@ impl Classify for SendError {
     }
 }
 
+/// A 429 or a 503 says nothing was applied; any other 5xx (a gateway's
+/// 504 after the provider delivered) does not.
+fn maybe_applied(e: &HttpError) -> bool {
+    e.status().is_server_error() && e.status() != StatusCode::SERVICE_UNAVAILABLE
+}
+
 impl SendError {
     /// Did the request reach the provider, which may have acted on it? A
-    /// failed status did not; a request never sent did not.
+    /// 429, 503 or 4xx did not; a request never sent did not.
     fn maybe_applied(&self) -> bool {
         match self {
             SendError::Failed {
@@ -115,10 +126,10 @@ impl SendError {
                 ..
             } => true,
             SendError::Failed {
-                cause: Cause::Status(_),
+                cause: Cause::Status(e),
                 ..
-            }
-            | SendError::Open(_) => false,
+            } => maybe_applied(e),
+            SendError::Open(_) => false,
         }
     }
 }
@@ -174,7 +185,10 @@ impl Provider {
             cooldown: Box::leak(Box::new(Cooldown::new(name))),
             budget: Box::leak(Box::new(RetryBudget::new(name).with_max_tokens(2 * JOBS))),
             breaker: Box::leak(Box::new(
-                CircuitBreaker::new(name).with_neutral_kinds(kinds![RateLimited]),
+                CircuitBreaker::new(name)
+                    .with_neutral_kinds(kinds![RateLimited])
+                    .with_failures(2 * JOBS)
+                    .with_failure_kinds(KindSet::TRANSIENT),
             )),
         }
     }
@@ -208,6 +222,7 @@ struct Chunk {
     pending: Vec<String>,
     delivered: Vec<String>,
     invalid: Vec<String>,
+    failed: Vec<(String, String)>,
     unknown: Vec<(String, String)>,
 }
 
@@ -227,6 +242,7 @@ async fn post_once(
     };
     let resp = client
         .post(url)
+        .header(header::CONTENT_TYPE, "application/json")
         .body(serde_json::to_vec(&body).unwrap_or_default())
         .send()
         .await
@@ -288,12 +304,16 @@ async fn send_chunk(
                 unavailable += 1;
                 chunk.pending.push(token);
             }
-            "rate_limited" => {
-                limited += 1;
-                let asked = r.retry_after_ms.map(Duration::from_millis);
-                wait = wait.max(asked);
-                chunk.pending.push(token);
-            }
+            "rate_limited" => match r.retry_after_ms.map(Duration::from_millis) {
+                Some(asked) if asked > ITEM_WAIT => chunk
+                    .failed
+                    .push((token, format!("rate limited for {asked:?}, past ITEM_WAIT"))),
+                asked => {
+                    limited += 1;
+                    wait = wait.max(asked);
+                    chunk.pending.push(token);
+                }
+            },
             // a result this code does not know (`queued`?): not sent again
             other => chunk
                 .unknown
@@ -355,6 +375,7 @@ async fn send_job(
         let result = send_chunk(client, url, message, provider, end, &mut chunk, items).await;
         report.delivered.append(&mut chunk.delivered);
         report.invalid.append(&mut chunk.invalid);
+        report.failed.append(&mut chunk.failed);
         report.unknown.append(&mut chunk.unknown);
         let gave_up = match result {
             Ok(()) => continue,
@@ -386,6 +407,8 @@ enum Fault {
     CutAfterProcessing,
     /// a normal answer, an hour late
     Hang,
+    /// every token processed (delivered), then this status (a gateway's 504)
+    ProcessThen(u16),
 }
 
 #[derive(Default)]
@@ -398,6 +421,11 @@ struct Inner {
     requests: Vec<(tokio::time::Instant, usize)>,
     /// how long every answer takes
     slow: Duration,
+    /// every request hangs
+    hang_all: bool,
+    /// requests a second it takes; beyond, a 429 with `Retry-After: 1`
+    rate: Option<usize>,
+    too_many: usize,
 }
 
 #[derive(Clone, Default)]
@@ -489,13 +517,32 @@ fn process(inner: &mut Inner, tokens: &[String]) -> Vec<ItemResult> {
     results
 }
 
-async fn answer(State(fake): State<Fake>, body: Bytes) -> Response {
+async fn answer(State(fake): State<Fake>, headers: axum::http::HeaderMap, body: Bytes) -> Response {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v != "application/json")
+    {
+        return Response::builder()
+            .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .body(Body::from("application/json only"))
+            .unwrap();
+    }
     let req: SendRequest = serde_json::from_slice(&body).unwrap();
     let (fault, slow) = {
         let mut inner = fake.0.lock().unwrap();
         let now = tokio::time::Instant::now();
         inner.requests.push((now, req.tokens.len()));
-        (inner.faults.pop_front(), inner.slow)
+        let second = s(1);
+        let in_last_second = inner.requests.iter().filter(|r| now - r.0 < second).count();
+        let fault = if inner.hang_all {
+            Some(Fault::Hang)
+        } else if inner.rate.is_some_and(|rate| in_last_second > rate) {
+            inner.too_many += 1;
+            Some(Fault::TooMany(1))
+        } else {
+            inner.faults.pop_front()
+        };
+        (fault, inner.slow)
     };
     tokio::time::sleep(slow).await;
     if let Some(Fault::Hang) = fault {
@@ -511,6 +558,10 @@ async fn answer(State(fake): State<Fake>, body: Bytes) -> Response {
         Some(Fault::Busy) => reply
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .body(Body::from("busy")),
+        Some(Fault::ProcessThen(code)) => {
+            process(&mut inner, &req.tokens);
+            reply.status(code).body(Body::from("gateway"))
+        }
         Some(Fault::CutAfterProcessing) => {
             let results = process(&mut inner, &req.tokens);
             let json = serde_json::to_vec(&SendResponse { results }).unwrap();
@@ -755,8 +806,8 @@ async fn mixed_faults_accounted_exactly_once() {
 
 /// docs/breaker-and-budget.md: one policy for both (the breaker on the
 /// run that retries the items too) counts one device's `unavailable` as
-/// a failure: five chunks sent at once, each with one such item, open
-/// the provider's breaker.
+/// a failure: `2 * JOBS` chunks sent at once, each with one such item,
+/// open the provider's breaker.
 #[tokio::test(start_paused = true)]
 async fn one_policy_for_both_lets_per_item_failures_open_the_breaker() {
     #[derive(Debug, thiserror::Error, Classify)]
@@ -782,10 +833,11 @@ async fn one_policy_for_both_lets_per_item_failures_open_the_breaker() {
             }
         })
     };
-    let (a, b, c, d, e) = tokio::join!(chunk(0), chunk(1), chunk(2), chunk(3), chunk(4));
+    let results =
+        futures_util::future::join_all((0..2 * JOBS).map(|i| async move { chunk(i).await })).await;
     assert_eq!(provider.breaker.stats().opened, 1);
-    let refused = [a, b, c, d, e].iter().filter(|r| r.is_err()).count();
-    assert_eq!(refused, 5, "every chunk's retry refused");
+    let refused = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(refused, 2 * JOBS as usize, "every chunk's retry refused");
 }
 
 /// docs/breaker-and-budget.md: a wait one item asked holds the cooldown
@@ -958,10 +1010,12 @@ async fn a_hung_provider_ends_the_request_at_attempt() {
 }
 
 /// Chunks go one after another: one device asking 20 s in chunk 1 (each
-/// answer taking 2 s) waits `ITEM_WAIT` (5 s), so chunks 2-5 are sent by
-/// 15 s (walk-through s55c, uncapped: 300 tokens unsent at the deadline).
+/// answer taking 2 s) is `failed` at once, its wait past `ITEM_WAIT`, so
+/// chunks 2-5 are not held (walk-through s55c, uncapped: 300 tokens unsent
+/// at the deadline; s55e, capped: sent again at 5 s and 10 s, throttled
+/// each time, the job held 10 s).
 #[tokio::test(start_paused = true)]
-async fn one_devices_long_wait_is_capped_and_later_chunks_are_sent() {
+async fn one_devices_wait_past_item_wait_fails_it_and_later_chunks_are_sent() {
     let fake = Fake::default();
     let url = fake.start().await;
     let provider = Provider::leaked("batch-capped");
@@ -970,10 +1024,11 @@ async fn one_devices_long_wait_is_capped_and_later_chunks_are_sent() {
     let start = tokio::time::Instant::now();
     let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
     assert_exactly_once(&fake, &report, &input);
-    assert_eq!(report.delivered.len(), 500, "{:?}", report.failed.first());
+    assert_eq!(report.delivered.len(), 499, "{:?}", report.failed.first());
+    let why = "rate limited for 20s, past ITEM_WAIT".to_string();
+    assert_eq!(report.failed, [("tok000".to_string(), why)]);
     let at: Vec<Duration> = fake.request_times().iter().map(|t| *t - start).collect();
-    assert_eq!(at, [s(0), s(7), s(9), s(11), s(13), s(15)]);
-    assert_eq!(fake.request_sizes(), [100, 1, 100, 100, 100, 100]);
+    assert_eq!(at, [s(0), s(2), s(4), s(6), s(8)]);
 }
 
 /// A token listed twice in a job is sent once and reported once
@@ -1045,4 +1100,144 @@ async fn the_items_retry_lines_name_both_counts_of_the_request() {
         "{logs}"
     );
     assert_eq!(fake.request_sizes(), [10, 2, 1]);
+}
+
+/// 20 jobs of 500 tokens at once, on one provider; their reports.
+async fn twenty_jobs(fake: &Fake, url: &str, provider: Provider) -> Vec<Report> {
+    let jobs: Vec<Vec<String>> = (0..JOBS)
+        .map(|j| tokens(&format!("j{j:02}-"), 500))
+        .collect();
+    let c = client();
+    let sends = jobs
+        .iter()
+        .map(|t| send_job(&c, url, provider, DEADLINE, "hi", t));
+    let reports = futures_util::future::join_all(sends).await;
+    for (report, input) in reports.iter().zip(&jobs) {
+        assert_exactly_once(fake, report, input);
+    }
+    reports
+}
+
+/// A gateway's 500, 502 or 504 after the provider delivered the chunk: the
+/// library calls them `Unavailable`, which would send the chunk again and
+/// deliver it twice (walk-through s55e). Only a 429 and a 503 say nothing
+/// was applied: the chunk is `unknown`, not sent again.
+#[tokio::test(start_paused = true)]
+async fn a_5xx_other_than_503_is_unknown_not_sent_again() {
+    for code in [500, 502, 504] {
+        let fake = Fake::default();
+        let url = fake.start().await;
+        let provider = Provider::leaked("batch-5xx");
+        fake.fault(Fault::ProcessThen(code));
+        let input = tokens("tok", 100);
+        let report = send_job(&client(), &url, provider, DEADLINE, "hi", &input).await;
+        assert_exactly_once(&fake, &report, &input);
+        assert_eq!(fake.request_sizes(), [100], "{code}");
+        assert_eq!(
+            report.unknown.len(),
+            100,
+            "{code}: {:?}",
+            report.failed.first()
+        );
+    }
+}
+
+/// A one-second 503 blip: each of the 20 jobs' first requests draws a 503.
+/// A default breaker (5 failures in a row) opened and delivered 0 of
+/// 10,000 (s55e); one sized for the jobs (`2 * JOBS`) stays closed.
+#[tokio::test(start_paused = true)]
+async fn a_503_blip_across_twenty_jobs_leaves_the_breaker_closed() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-blip");
+    for _ in 0..JOBS {
+        fake.fault(Fault::Busy);
+    }
+    let reports = twenty_jobs(&fake, &url, provider).await;
+    let delivered: usize = reports.iter().map(|r| r.delivered.len()).sum();
+    assert_eq!(delivered, 10_000, "{:?}", reports[0].failed.first());
+    assert_eq!(provider.breaker.stats().opened, 0);
+}
+
+/// A provider that hangs: the timeouts, not retried, count to the breaker
+/// (`with_failure_kinds`), which opens and refuses the jobs' later chunks
+/// fast, `failed` (never sent), instead of sending all 100 into the hang
+/// (s55e: the breaker never opened, every token `unknown`).
+#[tokio::test(start_paused = true)]
+async fn a_hung_provider_opens_the_breaker() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-hung-all");
+    fake.0.lock().unwrap().hang_all = true;
+    let reports = twenty_jobs(&fake, &url, provider).await;
+    let unknown: usize = reports.iter().map(|r| r.unknown.len()).sum();
+    let failed: Vec<&(String, String)> = reports.iter().flat_map(|r| &r.failed).collect();
+    let stats = provider.breaker.stats();
+    assert!(stats.opened >= 1, "{stats:?}");
+    // two rounds of timeouts open it (the 40th failure), and the chunks
+    // sent before it did: the rest refused, at 10 s
+    assert!(unknown <= 6_000, "{unknown} unknown: {stats:?}");
+    assert_eq!(unknown + failed.len(), 10_000);
+    assert!(
+        failed[0].1.contains("circuit `batch-hung-all` is open"),
+        "{:?}",
+        failed[0]
+    );
+}
+
+/// A provider that takes 10 requests a second, beyond which it answers 429:
+/// 20 jobs' 100 requests fail part of their tokens, the budget spent
+/// (s55e: half in 5 s). A cooldown paced at its rate sends them 100 ms
+/// apart: all delivered in 9.9 s, no 429.
+#[tokio::test(start_paused = true)]
+async fn a_paced_cooldown_keeps_to_a_published_rate() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-unpaced");
+    fake.0.lock().unwrap().rate = Some(10);
+    let reports = twenty_jobs(&fake, &url, provider).await;
+    let failed: Vec<&(String, String)> = reports.iter().flat_map(|r| &r.failed).collect();
+    assert!(failed.len() >= 1_000, "{}", failed.len());
+    assert!(
+        failed[0].1.contains("retry budget exhausted"),
+        "{:?}",
+        failed[0]
+    );
+
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let mut provider = Provider::leaked("batch-paced");
+    provider.cooldown = Box::leak(Box::new(Cooldown::new("batch-paced").with_pace(10, s(1))));
+    fake.0.lock().unwrap().rate = Some(10);
+    let start = tokio::time::Instant::now();
+    let reports = twenty_jobs(&fake, &url, provider).await;
+    let delivered: usize = reports.iter().map(|r| r.delivered.len()).sum();
+    assert_eq!(delivered, 10_000, "{:?}", reports[0].failed.first());
+    assert_eq!(fake.0.lock().unwrap().too_many, 0);
+    assert_eq!(start.elapsed(), Duration::from_millis(9_900));
+}
+
+/// The limit the recipe states: the `first_wait` check passes (a 20 s
+/// hold, 30 s left), then while the first attempt waits it out another
+/// job's 429 makes it 55 s from the start: waited out too, past the
+/// deadline (walk-through s55e).
+#[tokio::test(start_paused = true)]
+async fn a_hold_made_longer_during_the_first_wait_passes_the_deadline() {
+    let fake = Fake::default();
+    let url = fake.start().await;
+    let provider = Provider::leaked("batch-longer-hold");
+    provider.cooldown.hold_for(s(20));
+    let input = tokens("tok", 100);
+    let c = client();
+    let start = tokio::time::Instant::now();
+    let (report, ()) = tokio::join!(
+        send_job(&c, &url, provider, DEADLINE, "hi", &input),
+        async {
+            tokio::time::sleep(s(10)).await;
+            provider.cooldown.hold_for(s(45));
+        }
+    );
+    assert_exactly_once(&fake, &report, &input);
+    assert_eq!(report.delivered.len(), 100);
+    assert_eq!(fake.request_times(), [start + s(55)]);
 }
