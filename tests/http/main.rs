@@ -7,6 +7,7 @@ mod failover;
 mod fetch_error;
 mod flaky_server;
 mod ranged_server;
+mod recipe_copy;
 mod reqwest_async;
 mod reqwest_blocking;
 mod resume;

@@ -347,21 +347,7 @@ fn the_recipe_is_the_chapters() {
     let this = include_str!("resume.rs");
     let copy = this.split("\nmod recipe {\n").nth(1).unwrap();
     let copy = copy.split("\n}\n").next().unwrap();
-    let squeeze = |text: &str| {
-        let text: String = text.split_whitespace().collect();
-        text.replace(",}", "}").replace(",)", ")")
-    };
-    let (shown, copy) = (squeeze(&shown.join("\n")), squeeze(copy));
-    let same = shown.chars().zip(copy.chars()).take_while(|(a, b)| a == b);
-    let around: String = copy
-        .chars()
-        .skip(same.count().saturating_sub(60))
-        .take(120)
-        .collect();
-    assert!(
-        shown == copy,
-        "the chapter's recipe and this copy part here: {around}"
-    );
+    crate::recipe_copy::assert_same_code(&shown.join("\n"), copy, &[]);
 }
 
 const S: fn(u64) -> Duration = Duration::from_secs;
