@@ -119,7 +119,9 @@ async fn ask(
     for p in providers {
         let left = end.saturating_sub(SystemClock.now());
         if p.cooldown.first_wait().unwrap_or_default() + ATTEMPT > left {
-            continue; // held past the deadline, or no time left
+            // held past the deadline, or no time left: the deadline's error
+            last = RetryError::new(p.name, StopReason::Deadline, ApiError::NoTime);
+            continue;
         }
         let policy = p.policy.with_max_elapsed(left - ATTEMPT);
         let e = match policy
@@ -138,10 +140,11 @@ async fn ask(
                 },
             ) => p.breaker.force_open(),
             (StopReason::Permanent, _) => return Err(e),
-            _ => {} // Exhausted, CircuitOpen, Deadline: the next provider
+            _ => {} // Attempts, CircuitOpen, Deadline, Budget: the next provider
         }
         last = e;
     }
+    tracing::error!(reason = ?last.reason, "gateway: no provider served: {last}");
     Err(last)
 }
 
@@ -284,4 +287,29 @@ fn ask_is_the_chapters() {
         from(include_str!("failover.rs")),
         &[("{p.breaker.force_open()}", "p.breaker.force_open(),")],
     );
+}
+
+/// Every provider down: the gateway's own ERROR line, once a request
+/// (the providers' give-ups are WARN); a provider skipped for the time
+/// left (held by its 429) is told as the deadline (it gave the provider
+/// before's `Attempts`, a review's).
+#[tokio::test(start_paused = true)]
+async fn every_provider_down_is_one_error_line_and_a_skip_is_the_deadline() {
+    let down = [(503, None); 6];
+    let (providers, [_, _, c]) = gateway([&down, &down, &[(429, Some("30"))]]).await;
+    let logs = testing::capture_logs().unwrap();
+    let e = ask(&providers, "hi", deadline()).await.unwrap_err();
+    assert_eq!((e.operation, e.reason), ("local_c", StopReason::Deadline));
+    assert_eq!(logs.count(Level::ERROR), 1, "{logs}");
+    assert!(
+        logs.lines_at(Level::ERROR)[0].contains("gateway: no provider served"),
+        "{logs}"
+    );
+    // C is held 30 s: skipped, not called, told as the deadline
+    let e = ask(&providers, "hi", deadline()).await.unwrap_err();
+    assert_eq!(
+        (e.operation, e.reason, e.attempts, c.hits()),
+        ("local_c", StopReason::Deadline, 0, 1)
+    );
+    assert_eq!(logs.count(Level::ERROR), 2, "{logs}");
 }
