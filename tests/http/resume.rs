@@ -361,12 +361,39 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("retry-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
+/// A test's download file, in cargo's scratch directory for integration
+/// tests; it and its `.etag` are removed when the test ends, passed or not.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let mut etag = self.0.as_os_str().to_owned();
+        etag.push(".etag");
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(etag);
+    }
+}
+
+fn file(name: &str) -> Scratch {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    let scratch = Scratch(dir.join(format!("resume-{}-{name}", std::process::id())));
+    let _ = std::fs::remove_file(&scratch.0);
+    scratch
 }
 
 fn fnv(data: &[u8]) -> u64 {
