@@ -87,6 +87,59 @@ fn a_hint_with_nanoseconds_is_shown_to_the_millisecond() {
     logs.assert_logged(Level::WARN, "next attempt in 400µs (Retry-After)");
 }
 
+/// A hint past the policy's cap waits the cap, and the line says so: it
+/// read `next attempt in 1m (Retry-After)` beside an error saying 2m. A
+/// hook sees the server's wait in `capped_from`; a hint within the cap,
+/// or a wait the backoff chose, has none.
+#[test]
+fn a_hint_past_the_cap_is_said_capped() {
+    let logs = support::capture();
+    assert_eq!(sync_wait(policy(), rate_limited(120)), [s(60)]);
+    let line = logs.assert_logged(
+        Level::WARN,
+        "retrying upload after attempt 1/2 failed; next attempt in 1m (Retry-After: 2m, capped)",
+    );
+    support::assert_fields(
+        &line,
+        &[("wait_ms", "60000"), ("wait_source", "retry_after")],
+    );
+    let seen = |hint: Hinted| {
+        let _paused = testing::pause();
+        let mut seen = Vec::new();
+        let mut calls = 0;
+        let _ = policy()
+            .retry(|| {
+                calls += 1;
+                if calls == 1 {
+                    Err(hint)
+                } else {
+                    Ok(())
+                }
+            })
+            .notify(|ev| seen.push(ev.capped_from))
+            .call();
+        seen
+    };
+    assert_eq!(seen(rate_limited(120)), [Some(s(120))]);
+    assert_eq!(seen(rate_limited(60)), [None]); // the cap, asked: whole
+    let unavailable = Hinted {
+        kind: ErrorKind::Unavailable, // its hint is not honoured: the backoff's wait
+        after: Some(s(120)),
+    };
+    assert_eq!(seen(unavailable), [None]);
+    // a job's decision, reported: the same line
+    let job = policy().with_name("job");
+    let decision = job.decide(0, &rate_limited(120));
+    assert_eq!(decision.wait(), Some(s(60)));
+    job.report(0, &rate_limited(120), decision);
+    logs.assert_logged(
+        Level::WARN,
+        "retrying job after attempt 1/2 failed; next attempt in 1m (Retry-After: 2m, capped)",
+    );
+    // the two runs and the job with a 2m hint, no other
+    assert_eq!(logs.matching(Level::WARN, "capped").len(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn async_a_7s_hint_waits_7s_on_tokios_clock() {
     let start = tokio::time::Instant::now();

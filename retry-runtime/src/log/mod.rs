@@ -7,7 +7,7 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (Retry-After: 2m, capped)` when the policy's cap cut the server's, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
 //! | success after a retry (also a job's, reported with `Policy::report_success`, without `call`; and a hand loop's `Run` at attempt 1 of the count its `progressed()` restarted after attempts); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `outcome` |
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason`, `outcome` |
@@ -102,7 +102,7 @@
 //! nearest millisecond, `2.872s`; under a millisecond as it is, `400µs`;
 //! a whole number of minutes or hours in that unit, `5m`, `10h`; a
 //! breaker's `{recovery}` is shown the same way), and `wait_source`
-//! what chose it ([`WaitSource`]: `backoff`, `retry_after`, or `cooldown`
+//! what chose it ([`WaitSource`](crate::WaitSource): `backoff`, `retry_after`, or `cooldown`
 //! for a wait a [cooldown](crate::cooldown) lengthened to its hold's end
 //! or its pace's slot, `wait_ms` then being the longer wait); `elapsed_ms` the time since
 //! the run started, waits included, in whole milliseconds rounded down, on
@@ -189,7 +189,7 @@ use crate::budget::RetryBudget;
 use crate::circuit::CircuitOpen;
 use crate::classify::ErrorKind;
 use crate::clock::Stamp;
-use crate::hooks::{GiveUpEvent, RetryEvent, WaitSource};
+use crate::hooks::{GiveUpEvent, RetryEvent};
 use crate::metrics;
 use crate::stop::StopReason;
 
@@ -202,7 +202,7 @@ pub(crate) use self::guards::{
     Trip, circuit_closed, circuit_forced_open, circuit_half_open, circuit_open, circuit_reset,
     throttle_rejecting, throttle_stopped, throttled,
 };
-use self::shown::{Because, OfMax, Why, WhyAsked};
+use self::shown::{Because, ChosenBy, OfMax, Why, WhyAsked};
 pub(crate) use self::shown::{Count, Escaped, OneLine, ShownLimit, ShownWait, WholeSeconds};
 
 /// The `tracing` target of every log line of the runtime: filter on
@@ -379,11 +379,7 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level, mut cal
         Escaped(ev.operation),
         OfMax(ev.attempt, ev.max_attempts),
         ShownWait(ev.wait),
-        match ev.wait_source {
-            WaitSource::RetryAfter => " (Retry-After)",
-            WaitSource::Cooldown => " (cooldown)",
-            WaitSource::Backoff => "",
-        },
+        ChosenBy(ev.wait_source, ev.capped_from),
     );
 }
 

@@ -7,8 +7,26 @@ use core::cell::Cell;
 use core::fmt::{self, Display};
 use std::time::Duration;
 
-use crate::hooks::WhyPermanent;
+use crate::hooks::{WaitSource, WhyPermanent};
 use crate::stop::StopReason;
+
+/// What a retry line says after its wait: what chose it (nothing for the
+/// backoff), and the server's wait when the policy's cap cut it:
+/// " (Retry-After: 2m, capped)".
+pub(crate) struct ChosenBy(pub(crate) WaitSource, pub(crate) Option<Duration>);
+
+impl Display for ChosenBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChosenBy(WaitSource::RetryAfter, Some(asked)) => {
+                write!(f, " (Retry-After: {}, capped)", ShownWait(*asked))
+            }
+            ChosenBy(WaitSource::RetryAfter, None) => f.write_str(" (Retry-After)"),
+            ChosenBy(WaitSource::Cooldown, _) => f.write_str(" (cooldown)"),
+            ChosenBy(WaitSource::Backoff, _) => Ok(()),
+        }
+    }
+}
 
 /// `n` and a noun, plural unless `n` is 1: "1 attempt", "3 attempts".
 pub(crate) struct Count(pub(crate) u32, pub(crate) &'static str);

@@ -45,6 +45,18 @@ impl<W, G> Policy<W, G> {
         }
     }
 
+    /// The server's wait, when it chose this retry's wait (`source`) but
+    /// the policy cut it to its cap ([`RetryEvent::capped_from`](crate::RetryEvent)).
+    #[inline]
+    pub(crate) fn capped_from(&self, verdict: Verdict, source: WaitSource) -> Option<Duration> {
+        match source {
+            WaitSource::RetryAfter => self
+                .asked_wait(verdict)
+                .filter(|asked| *asked > self.retry_after.cap),
+            WaitSource::Backoff | WaitSource::Cooldown => None,
+        }
+    }
+
     /// What chose a decision's `wait` reported with
     /// [`Policy::report`] (made by [`Policy::decide`] after
     /// `retries_done` retries and this verdict) when the decision has no

@@ -10,7 +10,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::{Basis, RetryIf};
 use super::{Decision, Policy, When};
-use crate::hooks::{GiveUpEvent, RetryEvent};
+use crate::hooks::{GiveUpEvent, RetryEvent, WaitSource};
 
 impl<W, G> Policy<W, G> {
     /// Log and count a `decision` made with [`decide`](Policy::decide) as a
@@ -294,13 +294,22 @@ impl<W, G> Policy<W, G> {
             Decision::Retry { wait, basis } => {
                 // what `decide` said, or (a decision rebuilt from a job's
                 // row) worked out again from the classifier
-                let (kind, wait_source) = match basis.wait_source() {
-                    Some(source) => (basis.kind(), source),
+                let (kind, wait_source, verdict) = match basis.wait_source() {
+                    Some(source) => (basis.kind(), source, None),
                     None => {
                         let verdict = self.when.check(error);
                         let source = self.reported_wait_source(retries_done, verdict, wait);
-                        (verdict.kind, source)
+                        (verdict.kind, source, Some(verdict))
                     }
+                };
+                // the server's wait, if the cap cut it (the classifier
+                // asked again only for a wait the server chose)
+                let capped_from = match wait_source {
+                    WaitSource::RetryAfter => {
+                        let verdict = verdict.unwrap_or_else(|| self.when.check(error));
+                        self.capped_from(verdict, wait_source)
+                    }
+                    WaitSource::Backoff | WaitSource::Cooldown => None,
                 };
                 let ev = RetryEvent {
                     operation: self.name,
@@ -311,6 +320,7 @@ impl<W, G> Policy<W, G> {
                     kind,
                     elapsed,
                     wait_source,
+                    capped_from,
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)

@@ -114,7 +114,10 @@ impl RetryAfter {
         RetryAfter { kinds, ..self }
     }
 
-    /// The longest hint honoured; a longer one waits this long. Above zero
+    /// The longest hint honoured; a longer one waits this long, its retry
+    /// line saying `(Retry-After: 2m, capped)` and
+    /// [`RetryEvent::capped_from`](crate::RetryEvent) giving the server's
+    /// wait. Above zero
     /// when some kinds are honoured ([`Policy::build`] refuses zero). The
     /// policy's `max_elapsed` is judged by the hint as the server asked
     /// (not capped): a hint that would end past it gives up at once, as

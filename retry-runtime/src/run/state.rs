@@ -690,6 +690,7 @@ impl State {
         match decision {
             Decision::Retry { wait, .. } => {
                 self.previous = nanos(wait);
+                let wait_source = policy.wait_source(verdict, wait, imposed);
                 let ev = RetryEvent {
                     operation: policy.name,
                     attempt: self.attempts,
@@ -698,7 +699,8 @@ impl State {
                     error,
                     kind: verdict.kind,
                     elapsed,
-                    wait_source: policy.wait_source(verdict, wait, imposed),
+                    wait_source,
+                    capped_from: policy.capped_from(verdict, wait_source),
                     rejected_ok,
                 };
                 announce_retry(policy, &ev, shown, notify, mark, Some(&mut self.call));
