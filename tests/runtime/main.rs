@@ -33,6 +33,7 @@ fn one_strike_breaker(
 
 mod auto_traits;
 mod bad_config;
+mod batch_breaker;
 mod boxed_errors;
 mod cancellation;
 mod concurrency;

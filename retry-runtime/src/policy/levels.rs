@@ -40,7 +40,9 @@ pub struct Levels {
     /// Any other give-up's line, attempts exhausted, a deadline, an open
     /// breaker ([`with_give_up_level`](Policy::with_give_up_level)): ERROR.
     /// A retry budget's refusal, a shutdown's give-up and a middleware's
-    /// request sent once are WARN, or this level when it is quieter.
+    /// request sent once are WARN, or this level when it is quieter. A call
+    /// a breaker or a throttle turns away before its first attempt is a
+    /// DEBUG line, whatever this level (its error has `attempts == 0`).
     pub give_up: Level,
     /// A success after retries, `{operation} succeeded on attempt {n}`
     /// ([`with_success_level`](Policy::with_success_level)): INFO.
@@ -192,7 +194,11 @@ impl<W, G> Policy<W, G> {
     /// ERROR by default. A shutdown's (`Stopped`), a retry budget's
     /// refusal and a middleware's request sent once (`{operation} not
     /// retried: the request was sent once because ..`) stay WARN, or this
-    /// level if quieter; an error left to an outer run keeps its DEBUG. For a
+    /// level if quieter; an error left to an outer run keeps its DEBUG, and
+    /// so does a call a breaker or a throttle turns away before its first
+    /// attempt (`{operation} not attempted: ..`: its caller, told by
+    /// [`RetryError::attempts`](crate::RetryError::attempts) being 0, logs
+    /// what it makes of it, a queue's message left for redelivery). For a
     /// poll whose caller handles a result still not ready (the call
     /// returns the last `Ok` that `retry_if_ok` rejected), WARN or INFO
     /// keeps a page away. Nothing else changes: the metrics' outcome, the
