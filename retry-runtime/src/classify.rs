@@ -871,6 +871,131 @@ pub const fn classify_sqlite(code: i32) -> ErrorKind {
     }
 }
 
+/// The kind of an AWS error code, for the codes whose meaning is known;
+/// `None` for any other code (then the HTTP status decides). Built
+/// without any feature, for a code read from a plain HTTP answer (through
+/// reqwest, say): S3's XML `<Code>`, DynamoDB's JSON `__type` after its
+/// `#`. With feature `aws`, `Classify for SdkError` asks it for a service
+/// error's code (and `aws::classify_code` is this function).
+///
+/// - Throttling (`RateLimited`): `Throttling`, `ThrottlingException`,
+///   `ThrottledException`, `RequestThrottledException`,
+///   `TooManyRequestsException`, `ProvisionedThroughputExceededException`,
+///   `TransactionInProgressException`, `RequestLimitExceeded`,
+///   `BandwidthLimitExceeded`, `LimitExceededException`, `RequestThrottled`,
+///   `SlowDown`, `PriorRequestNotComplete`, `EC2ThrottledException` (the
+///   AWS SDKs' own list of throttling codes).
+/// - `Timeout`: `RequestTimeout`, `RequestTimeoutException` (the SDK's
+///   transient codes).
+/// - `Unavailable`: `InternalError`, `InternalFailure`, `ServiceUnavailable`;
+///   and the errors a service's model declares retryable that come with a
+///   status the SDK would otherwise not retry (a 400, 404, 416): STS's
+///   `IDPCommunicationError` (STS could not reach the identity provider),
+///   DynamoDB's `ReplicatedWriteConflictException` (an item is being
+///   written in another Region), Neptune Data's `S3Exception` and
+///   `BulkLoadIdNotFoundException`, HealthOmics's
+///   `RangeNotSatisfiableException`. The SDK retries each of them; by its
+///   code, a service crate's catch-all error (`aws_sdk_s3::Error`), which
+///   does not say what its model declares retryable, is retried too. A code
+///   that one service models retryable and others use for a final error
+///   (`ValidationException`, `ConflictException`, ...) is not among them.
+/// - `Permanent`: `AccessDenied`, `AccessDeniedException`, `NoSuchKey`,
+///   `NoSuchBucket`, `NoSuchUpload`, `NoSuchVersion`, `NotFound`,
+///   `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`,
+///   `InvalidToken`, `InvalidBucketName`, `BucketAlreadyExists`,
+///   `BucketAlreadyOwnedByYou`, `InvalidArgument`, `InvalidRequest`,
+///   `EntityTooLarge`, `MalformedXML`, `ValidationException`.
+///
+/// ```
+/// use retry_runtime::{classify::classify_aws_code, ErrorKind};
+/// assert_eq!(classify_aws_code("SlowDown"), Some(ErrorKind::RateLimited));
+/// assert_eq!(classify_aws_code("NoSuchKey"), Some(ErrorKind::Permanent));
+/// assert_eq!(classify_aws_code("IDPCommunicationError"), Some(ErrorKind::Unavailable));
+/// assert_eq!(classify_aws_code("ReplicatedWriteConflictException"), Some(ErrorKind::Unavailable));
+/// assert_eq!(classify_aws_code("SomethingNew"), None);
+///
+/// // DynamoDB's JSON error: the code is `__type`'s end, after its `#`
+/// let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#;
+/// let json: serde_json::Value = serde_json::from_str(body).unwrap();
+/// let code = json["__type"].as_str().and_then(|t| t.rsplit('#').next());
+/// assert_eq!(code.and_then(classify_aws_code), Some(ErrorKind::RateLimited));
+///
+/// // S3's XML error: its `<Code>`
+/// let xml = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+/// let code = xml.split_once("<Code>").and_then(|(_, rest)| rest.split_once("</Code>"));
+/// assert_eq!(code.and_then(|(code, _)| classify_aws_code(code)), Some(ErrorKind::RateLimited));
+/// ```
+pub fn classify_aws_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestThrottledException"
+        | "TooManyRequestsException"
+        | "ProvisionedThroughputExceededException"
+        | "TransactionInProgressException"
+        | "RequestLimitExceeded"
+        | "BandwidthLimitExceeded"
+        | "LimitExceededException"
+        | "RequestThrottled"
+        | "SlowDown"
+        | "PriorRequestNotComplete"
+        | "EC2ThrottledException" => ErrorKind::RateLimited,
+        "RequestTimeout" | "RequestTimeoutException" => ErrorKind::Timeout,
+        // Codes a service's model declares retryable (`@retryable`; the SDK
+        // retries them) that come with a 4xx the status alone gives up on:
+        // known by code, as a service crate's catch-all `Error` has no
+        // `retryable_error_kind`. Found by scanning every service's model for
+        // the trait (aws/api-models-aws at 56c8953; smithy-rs's
+        // aws/sdk/aws-models for the newer DynamoDB). Left out: codes that
+        // one service models retryable and others use for a final error
+        // (AccessDeniedException, ValidationException, ConflictException,
+        // ServiceQuotaExceededException, ConstraintViolationException,
+        // InvalidTokenException, ...): the code does not say which service
+        // answered.
+        //
+        // STS, a 400: smithy-rs gives IDPCommunicationErrorException the
+        // @retryable trait as a server error, and adds this code to every STS
+        // operation's transient codes (aws/codegen-aws-sdk/.../customize/sts/
+        // STSDecorator.kt).
+        "IDPCommunicationError"
+        // DynamoDB, a 400: @retryable client error in dynamodb.json; the
+        // SDK's `ReplicatedWriteConflictException::retryable_error_kind`
+        // returns ClientError (aws-sdk-dynamodb,
+        // src/types/error/_replicated_write_conflict_exception.rs).
+        | "ReplicatedWriteConflictException"
+        // Neptune Data, a 400 and a 404: @retryable client errors in
+        // neptunedata-2023-08-01.json (aws-sdk-neptunedata,
+        // src/types/error/_s3_exception.rs: ClientError).
+        | "S3Exception"
+        | "BulkLoadIdNotFoundException"
+        // HealthOmics, a 416: @retryable client error in
+        // omics-2022-11-28.json.
+        | "RangeNotSatisfiableException" => ErrorKind::Unavailable,
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Unavailable,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "NoSuchKey"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "NoSuchVersion"
+        | "NotFound"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "InvalidBucketName"
+        | "BucketAlreadyExists"
+        | "BucketAlreadyOwnedByYou"
+        | "InvalidArgument"
+        | "InvalidRequest"
+        | "EntityTooLarge"
+        | "MalformedXML"
+        | "ValidationException" => ErrorKind::Permanent,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

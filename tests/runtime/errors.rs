@@ -304,3 +304,26 @@ fn debug_shows_the_fields() {
         assert!(dbg.contains(part), "{part} missing from {dbg}");
     }
 }
+
+/// An AWS error code read from a plain HTTP answer (DynamoDB's JSON
+/// `__type`, S3's XML `<Code>`) is classified without the `aws` feature,
+/// which this binary does not enable: a table of strings needs none of the
+/// SDK's crates.
+#[test]
+fn an_aws_error_code_is_classified_without_the_aws_feature() {
+    use retry_runtime::classify::classify_aws_code;
+    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"m"}"#;
+    let type_ = body
+        .split(r#""__type":""#)
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap();
+    let code = type_.rsplit('#').next().unwrap();
+    assert_eq!(classify_aws_code(code), Some(ErrorKind::RateLimited));
+    assert_eq!(
+        classify_aws_code("ValidationException"),
+        Some(ErrorKind::Permanent)
+    );
+    assert_eq!(classify_aws_code("SlowDown"), Some(ErrorKind::RateLimited));
+    assert_eq!(classify_aws_code("SomethingNew"), None);
+}
