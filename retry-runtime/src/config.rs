@@ -1109,7 +1109,7 @@ mod tests {
         let e = from_toml("[clips]\nattempts = 3\nbackoff = \"exp(1s)\"\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
         assert!(
-            e.contains("invalid backoff: `exp` takes 2 or 3 arguments"),
+            e.contains("invalid backoff \"exp(1s)\": `exp` takes 2 or 3 arguments"),
             "{e}"
         );
         let e = from_toml("[clips]\nmax_elapsed = 120\n").unwrap_err();
@@ -1282,7 +1282,7 @@ mod tests {
             ),
             (
                 "retry_after = { kinds = \"Throttled\" }",
-                "unknown error kind `Throttled`",
+                "invalid kinds \"Throttled\": unknown error kind;",
                 3,
             ),
             (

@@ -22,7 +22,7 @@
 //! assert_eq!(policy.backoff(), Backoff::exponential(Duration::from_secs(1), Duration::from_secs(30)));
 //!
 //! let bad = "exp(1s)".parse::<Backoff>().unwrap_err();
-//! assert!(bad.to_string().starts_with("invalid backoff: `exp` takes 2 or 3 arguments"), "{bad}");
+//! assert!(bad.to_string().starts_with("invalid backoff \"exp(1s)\": `exp` takes 2 or 3 arguments"), "{bad}");
 //! let empty = "".parse::<Backoff>().unwrap_err();
 //! assert!(empty.to_string().starts_with("invalid backoff \"\": "), "{empty}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -111,31 +111,55 @@ impl ParseError {
     }
 }
 
-/// `invalid {what} "{input}": {message}`, or `invalid {what}: {message}`
-/// when the message quotes the whole input itself (``unknown backoff
-/// `expo(1s, 4s)` ``), on one line (the problems of a message of several
-/// lines joined with `; `).
+/// `invalid {what} "{input}": {message}`: the text as a string literal
+/// (its spaces and line breaks shown), then the message without its own
+/// mentions of the whole text (``found 1 argument in `exp(1s)` `` says
+/// `found 1 argument`), on one line (the problems of a message of several
+/// lines joined with `; `). [`message`](ParseError::message) is the
+/// attribute's, as it is.
 ///
 /// ```
 /// let e = "expo(1s, 4s)".parse::<retry_runtime::Backoff>().unwrap_err();
-/// assert!(e.to_string().starts_with("invalid backoff: unknown backoff `expo(1s, 4s)`"), "{e}");
+/// assert!(e.to_string().starts_with("invalid backoff \"expo(1s, 4s)\": unknown backoff; did you mean `exp`?"), "{e}");
+/// let e = "exp(1s)".parse::<retry_runtime::Backoff>().unwrap_err();
+/// assert!(e.to_string().ends_with("; found 1 argument"), "{e}");
+/// assert!(e.message().ends_with("; found 1 argument in `exp(1s)`"), "{e}");
 /// ```
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted = !self.input.trim().is_empty()
-            && self.message.contains(&format!("`{}`", self.input.trim()));
-        if quoted {
-            write!(f, "invalid {}: ", self.what)?;
-        } else {
-            write!(f, "invalid {} {:?}: ", self.what, self.input)?;
-        }
-        for (i, line) in self.message.lines().enumerate() {
+        write!(f, "invalid {} {:?}: ", self.what, self.input)?;
+        for (i, line) in self.without_text().lines().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             f.write_str(line)?;
         }
         Ok(())
+    }
+}
+
+impl ParseError {
+    /// The message less its mentions of the whole text, which `Display`
+    /// writes first: `` (found `T`)``, ``, found `T` ``, `` in `T` `` (and
+    /// after the other prepositions the messages use), and a noun's
+    /// `` `T` `` (``unknown backoff `T` ``, ``duration `T` is too large``).
+    /// A part of the text (an argument, one kind of several) stays quoted.
+    fn without_text(&self) -> std::borrow::Cow<'_, str> {
+        let text = self.input.trim();
+        let quoted = format!("`{text}`");
+        if text.is_empty() || !self.message.contains(&quoted) {
+            return std::borrow::Cow::Borrowed(&self.message);
+        }
+        let mut message = self.message.clone();
+        let around = [(" (found ", ")"), (", found ", "")];
+        let after = [
+            " in ", " of ", " inside ", " after ", " before ", " at ", " for ", " to ", " than ",
+            " ",
+        ];
+        for (before, after) in around.into_iter().chain(after.map(|before| (before, ""))) {
+            message = message.replace(&format!("{before}{quoted}{after}"), "");
+        }
+        std::borrow::Cow::Owned(message)
     }
 }
 

@@ -65,7 +65,8 @@ fn a_bad_string_says_what_the_attribute_says() {
     let e = "exp(1s)".parse::<Backoff>().unwrap_err();
     assert_eq!(e.what(), "backoff");
     assert!(
-        e.to_string().starts_with("invalid backoff: `exp` takes"),
+        e.to_string()
+            .starts_with("invalid backoff \"exp(1s)\": `exp` takes"),
         "{e}"
     );
     assert!(e.message().contains("exp(first, cap)"), "{e}");
@@ -138,8 +139,8 @@ fn messages_read_once_on_one_line() {
     let e = "exp(1s; 4s)".parse::<Backoff>().unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid backoff: separate the arguments of `exp` with commas: \
-         write `exp(1s, 4s)` (found `exp(1s; 4s)`)"
+        "invalid backoff \"exp(1s; 4s)\": separate the arguments of `exp` with commas: \
+         write `exp(1s, 4s)`"
     );
     let e = "exp(0s, x)".parse::<Backoff>().unwrap_err();
     assert!(e.message().lines().count() > 1, "{e}");
@@ -224,7 +225,7 @@ fn a_bad_kind_set_says_what_the_attribute_says() {
     assert_eq!(
         e.to_string(),
         format!(
-            "invalid kinds: unknown error kind `Timout`; did you mean `Timeout`? {kinds_are} \
+            "invalid kinds \"Timout\": unknown error kind; did you mean `Timeout`? {kinds_are} \
              (or `none` for the empty set)"
         )
     );
@@ -276,10 +277,90 @@ fn a_bad_kind_set_says_what_the_attribute_says() {
     let e = "timeout".parse::<ErrorKind>().unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("invalid kind: unknown error kind `timeout`; did you mean `Timeout`? {kinds_are}")
+        format!(
+            "invalid kind \"timeout\": unknown error kind; did you mean `Timeout`? {kinds_are}"
+        )
     );
     let e = "Timeout | Connect".parse::<ErrorKind>().unwrap_err();
     assert_eq!(e.what(), "kind");
     assert!(e.message().contains("parse a `KindSet`"), "{e}");
     assert!("".parse::<ErrorKind>().is_err());
+}
+
+/// Every message names the text once, in one place and one way: after
+/// what it was, as a string literal (`invalid backoff "exp(1s)": ..`),
+/// whether or not the attribute's message quotes the whole text itself
+/// (a user's walk-through found `invalid backoff "exp(5s, 1s)": ..` beside
+/// ``invalid backoff: .. found 1 argument in `exp(1s)` ``).
+#[test]
+fn every_message_names_the_text_first_and_once() {
+    fn check(e: &retry_runtime::ParseError, shown: &mut Vec<String>) {
+        let text = e.to_string();
+        let prefix = format!("invalid {} {:?}: ", e.what(), e.input());
+        assert!(text.starts_with(&prefix), "{text}");
+        let trimmed = e.input().trim();
+        if !trimmed.is_empty() {
+            let rest = &text[prefix.len()..];
+            assert!(!rest.contains(&format!("`{trimmed}`")), "{text}");
+        }
+        shown.push(text);
+    }
+    let mut shown = Vec::new();
+    let backoffs = [
+        "exp(5s, 1s)",
+        "exp(1s)",
+        "expo(1s, 4s)",
+        "exp(1s; 4s)",
+        "exp(1s 4s x)",
+        "exp(1s, )",
+        "exp(1s, 4x)",
+        "exp(1s, 4s",
+        "exp(1s, (4s))",
+        "exp(1s, 4s) x",
+        "fixed 1s",
+        "schedule()",
+        "schedule(0s, 0s)",
+        "schedule(1s, x)",
+        "",
+        " exp(1s) ",
+    ];
+    for text in backoffs {
+        check(&text.parse::<Backoff>().unwrap_err(), &mut shown);
+    }
+    for text in ["+5x", "ful", "+%", "+0%", "-5%", "+1001%", "+5.5%", "+0s"] {
+        check(&text.parse::<Jitter>().unwrap_err(), &mut shown);
+    }
+    for text in [
+        "5",
+        "5.ms",
+        ".5s",
+        "-5s",
+        "+5s",
+        "1e3ms",
+        "99999999999999999999h",
+        "1.0000000001ns",
+        "5 sec",
+    ] {
+        check(
+            &retry_runtime::parse::duration(text).unwrap_err(),
+            &mut shown,
+        );
+    }
+    for text in ["Timout", "Timeout |", "Timeout, Connect", "None"] {
+        check(&text.parse::<KindSet>().unwrap_err(), &mut shown);
+    }
+    for text in ["timeout", "Timeout | Connect", "ErrorKind::Timeout"] {
+        check(&text.parse::<ErrorKind>().unwrap_err(), &mut shown);
+    }
+    // the two of the walk-through, whole
+    assert_eq!(
+        shown[0],
+        "invalid backoff \"exp(5s, 1s)\": first delay `5s` is greater than the cap `1s`"
+    );
+    assert_eq!(
+        shown[1],
+        "invalid backoff \"exp(1s)\": `exp` takes 2 or 3 arguments: exp(first, cap) \
+         or exp(first, cap, xFACTOR); found 1 argument"
+    );
+    println!("{}", shown.join("\n"));
 }
