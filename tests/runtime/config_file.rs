@@ -237,7 +237,11 @@ fn a_bad_value_names_the_upstream_s_key_and_what_is_allowed() {
         ),
         ("attempts", "0", "attempts must be at least 1"),
         ("jitter", "\"+5000%\"", "between 1% and 1000%"),
-        ("max_elapsed", "120", "missing duration unit after `120`"),
+        (
+            "max_elapsed",
+            "120",
+            "invalid duration \"120\": missing duration unit; write e.g. `120ms`",
+        ),
     ] {
         let text = format!("upstreams:\n  billing:\n    preset: api\n    {key}: {value}\n");
         let e = yaml(&text).err().unwrap();
