@@ -87,13 +87,14 @@ pub struct RetryEvent<'a> {
     /// [cooldown](crate::cooldown) (another call's hold, or its pace's
     /// slot, made it longer than either).
     pub wait_source: WaitSource,
-    /// The wait the server asked for, when the policy honoured it but cut
-    /// it to its cap ([`RetryAfter::cap`](crate::RetryAfter::cap), 60s by
-    /// default): `wait` is then the cap (or the cooldown's longer hold),
-    /// and the retry line reads `next attempt in 1m (Retry-After: 2m,
-    /// capped)`. `None` for a wait the server's hint did not choose, or
-    /// one it chose whole.
-    pub capped_from: Option<Duration>,
+    /// The wait the server asked for, when the policy honoured it but
+    /// waited otherwise: cut to its cap
+    /// ([`RetryAfter::cap`](crate::RetryAfter::cap), 60s by default), the
+    /// retry line reading `next attempt in 1m (Retry-After: 2m, capped)`,
+    /// or raised to its floor ([`RetryAfter::floor`](crate::RetryAfter::floor)),
+    /// `next attempt in 2s (Retry-After: 0ns, floored)`. `None` for a
+    /// wait the server's hint did not choose, or one it chose as asked.
+    pub asked: Option<Duration>,
     /// `true` when the attempt returned an `Ok` that `retry_if_ok` (or
     /// [`Run::rejected`](crate::Run::rejected)) rejected, a poll's "not
     /// ready yet": `error` is then `the result was rejected by
@@ -238,7 +239,7 @@ impl fmt::Debug for RetryEvent<'_> {
             .field("kind", &self.kind)
             .field("elapsed", &self.elapsed)
             .field("wait_source", &self.wait_source)
-            .field("capped_from", &self.capped_from)
+            .field("asked", &self.asked)
             .field("rejected_ok", &self.rejected_ok)
             .finish()
     }
@@ -336,7 +337,7 @@ mod tests {
             kind: Some(ErrorKind::Timeout),
             elapsed: Duration::from_millis(5),
             wait_source: WaitSource::RetryAfter,
-            capped_from: Some(Duration::from_secs(120)),
+            asked: Some(Duration::from_secs(120)),
             rejected_ok: false,
         };
         let debug = format!("{retry:?}");
@@ -351,7 +352,7 @@ mod tests {
                 "kind",
                 "elapsed",
                 "wait_source",
-                "capped_from",
+                "asked",
                 "rejected_ok",
             ],
         );

@@ -89,7 +89,7 @@ fn a_hint_with_nanoseconds_is_shown_to_the_millisecond() {
 
 /// A hint past the policy's cap waits the cap, and the line says so: it
 /// read `next attempt in 1m (Retry-After)` beside an error saying 2m. A
-/// hook sees the server's wait in `capped_from`; a hint within the cap,
+/// hook sees the server's wait in `asked`; a hint within the cap,
 /// or a wait the backoff chose, has none.
 #[test]
 fn a_hint_past_the_cap_is_said_capped() {
@@ -116,7 +116,7 @@ fn a_hint_past_the_cap_is_said_capped() {
                     Ok(())
                 }
             })
-            .notify(|ev| seen.push(ev.capped_from))
+            .notify(|ev| seen.push(ev.asked))
             .call();
         seen
     };
@@ -127,6 +127,13 @@ fn a_hint_past_the_cap_is_said_capped() {
         after: Some(s(120)),
     };
     assert_eq!(seen(unavailable), [None]);
+    // a hint under the floor waits the floor, and says so
+    let floored = policy().with_retry_after(RetryAfter::DEFAULT.with_floor(s(2)));
+    assert_eq!(sync_wait(floored, rate_limited(0)), [s(2)]);
+    logs.assert_logged(
+        Level::WARN,
+        "next attempt in 2s (Retry-After: 0ns, floored)",
+    );
     // a job's decision, reported: the same line
     let job = policy().with_name("job");
     let decision = job.decide(0, &rate_limited(120));

@@ -750,7 +750,7 @@ where
                                 kind: verdict.kind,
                                 elapsed: now,
                                 wait_source,
-                                capped_from: policy.capped_from(verdict, wait_source),
+                                asked: policy.asked_of(verdict, wait_source),
                                 rejected_ok: false,
                             };
                             // (in the failed attempt's span, which this

@@ -7,7 +7,7 @@
 //!
 //! | when | level | message | fields |
 //! |---|---|---|---|
-//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (Retry-After: 2m, capped)` when the policy's cap cut the server's, ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
+//! | before each sleep (at `Policy::with_retry_level`'s level instead, if set: DEBUG where the retries are expected, a poll) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` (plus ` (Retry-After)` when the server chose the wait, ` (Retry-After: 2m, capped)` when the policy's cap cut the server's (`(Retry-After: 0ns, floored)`: its floor raised it), ` (cooldown)` when the policy's cooldown made it longer; `{n}` alone under no attempt limit, `u32::MAX`, here and in every line with `{n}/{max}`) | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
 //! | an `Ok` that `retry_if_ok` rejected, before its retry's sleep: `error` is `the result was rejected by retry_if_ok`, `error_kind` is `unclassified` (when the attempts run out, the ERROR line of attempts exhausted says the same, and the call returns that `Ok`; both at the policy's levels, if set: `with_rejected_ok_level` for this line alone, a poll's "not ready" at DEBUG beside its real failures' WARN) | WARN | `retrying {operation} after attempt {n}/{max} failed; next attempt in {wait}` | `operation`, `call`, `attempt`, `max_attempts`, `wait_ms`, `elapsed_ms` (if timed), `wait_source`, `error`, `error_kind` |
 //! | success after a retry (also a job's, reported with `Policy::report_success`, without `call`; and a hand loop's `Run` at attempt 1 of the count its `progressed()` restarted after attempts); a hedged call's attempt 1 winning after another attempt's failure was logged (`outcome` is then `succeeded_first_try`); at `Policy::with_success_level`'s level instead, if set (DEBUG for a library's calls) | INFO | `{operation} succeeded on attempt {n}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `outcome` |
 //! | attempts exhausted: the policy's attempts all made (at `Policy::with_give_up_level`'s level instead, if set: WARN for a poll whose caller handles a result not ready) | ERROR | `{operation} failed after {n} attempt{s}` | `operation`, `call`, `attempt`, `max_attempts`, `elapsed_ms` (if timed), `error`, `error_kind`, `reason`, `outcome` |
@@ -379,7 +379,7 @@ pub(crate) fn retry(ev: &RetryEvent<'_>, elapsed: Elapsed, level: Level, mut cal
         Escaped(ev.operation),
         OfMax(ev.attempt, ev.max_attempts),
         ShownWait(ev.wait),
-        ChosenBy(ev.wait_source, ev.capped_from),
+        ChosenBy(ev.wait, ev.wait_source, ev.asked),
     );
 }
 

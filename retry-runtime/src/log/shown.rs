@@ -10,20 +10,26 @@ use std::time::Duration;
 use crate::hooks::{WaitSource, WhyPermanent};
 use crate::stop::StopReason;
 
-/// What a retry line says after its wait: what chose it (nothing for the
-/// backoff), and the server's wait when the policy's cap cut it:
-/// " (Retry-After: 2m, capped)".
-pub(crate) struct ChosenBy(pub(crate) WaitSource, pub(crate) Option<Duration>);
+/// What a retry line says after its wait (the second field): what chose
+/// it (nothing for the backoff), and the server's wait (the third) when
+/// the policy's cap cut it or its floor raised it:
+/// " (Retry-After: 2m, capped)", " (Retry-After: 0ns, floored)".
+pub(crate) struct ChosenBy(
+    pub(crate) Duration,
+    pub(crate) WaitSource,
+    pub(crate) Option<Duration>,
+);
 
 impl Display for ChosenBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChosenBy(WaitSource::RetryAfter, Some(asked)) => {
-                write!(f, " (Retry-After: {}, capped)", ShownWait(*asked))
+        match *self {
+            ChosenBy(wait, WaitSource::RetryAfter, Some(asked)) => {
+                let how = if asked > wait { "capped" } else { "floored" };
+                write!(f, " (Retry-After: {}, {how})", ShownWait(asked))
             }
-            ChosenBy(WaitSource::RetryAfter, None) => f.write_str(" (Retry-After)"),
-            ChosenBy(WaitSource::Cooldown, _) => f.write_str(" (cooldown)"),
-            ChosenBy(WaitSource::Backoff, _) => Ok(()),
+            ChosenBy(_, WaitSource::RetryAfter, None) => f.write_str(" (Retry-After)"),
+            ChosenBy(_, WaitSource::Cooldown, _) => f.write_str(" (cooldown)"),
+            ChosenBy(_, WaitSource::Backoff, _) => Ok(()),
         }
     }
 }

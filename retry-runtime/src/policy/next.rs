@@ -46,14 +46,16 @@ impl<W, G> Policy<W, G> {
     }
 
     /// The server's wait, when it chose this retry's wait (`source`) but
-    /// the policy cut it to its cap ([`RetryEvent::capped_from`](crate::RetryEvent)).
+    /// the policy cut it to its cap or raised it to its floor
+    /// ([`RetryEvent::asked`](crate::RetryEvent)).
     #[inline]
-    pub(crate) fn capped_from(&self, verdict: Verdict, source: WaitSource) -> Option<Duration> {
-        match source {
-            WaitSource::RetryAfter => self
-                .asked_wait(verdict)
-                .filter(|asked| *asked > self.retry_after.cap),
-            WaitSource::Backoff | WaitSource::Cooldown => None,
+    pub(crate) fn asked_of(&self, verdict: Verdict, source: WaitSource) -> Option<Duration> {
+        match (source, verdict.retry_after) {
+            (WaitSource::RetryAfter, Some(hint)) => {
+                let limits = &self.retry_after;
+                (hint > limits.cap || hint < limits.floor).then_some(hint)
+            }
+            _ => None,
         }
     }
 

@@ -304,10 +304,10 @@ impl<W, G> Policy<W, G> {
                 };
                 // the server's wait, if the cap cut it (the classifier
                 // asked again only for a wait the server chose)
-                let capped_from = match wait_source {
+                let asked = match wait_source {
                     WaitSource::RetryAfter => {
                         let verdict = verdict.unwrap_or_else(|| self.when.check(error));
-                        self.capped_from(verdict, wait_source)
+                        self.asked_of(verdict, wait_source)
                     }
                     WaitSource::Backoff | WaitSource::Cooldown => None,
                 };
@@ -320,7 +320,7 @@ impl<W, G> Policy<W, G> {
                     kind,
                     elapsed,
                     wait_source,
-                    capped_from,
+                    asked,
                     rejected_ok: false,
                 };
                 // (no run made a span here: a report marks none)

@@ -116,7 +116,7 @@ impl RetryAfter {
 
     /// The longest hint honoured; a longer one waits this long, its retry
     /// line saying `(Retry-After: 2m, capped)` and
-    /// [`RetryEvent::capped_from`](crate::RetryEvent) giving the server's
+    /// [`RetryEvent::asked`](crate::RetryEvent) giving the server's
     /// wait. Above zero
     /// when some kinds are honoured ([`Policy::build`] refuses zero). The
     /// policy's `max_elapsed` is judged by the hint as the server asked
@@ -133,7 +133,7 @@ impl RetryAfter {
     }
 
     /// The shortest wait a hint gives; a shorter one (zero included) waits
-    /// this long. Not above the cap ([`Policy::build`] refuses it when
+    /// this long, its retry line saying `(Retry-After: 0ns, floored)`. Not above the cap ([`Policy::build`] refuses it when
     /// some kinds are honoured).
     ///
     /// ```

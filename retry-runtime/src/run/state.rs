@@ -700,7 +700,7 @@ impl State {
                     kind: verdict.kind,
                     elapsed,
                     wait_source,
-                    capped_from: policy.capped_from(verdict, wait_source),
+                    asked: policy.asked_of(verdict, wait_source),
                     rejected_ok,
                 };
                 announce_retry(policy, &ev, shown, notify, mark, Some(&mut self.call));
