@@ -673,9 +673,21 @@ pub fn classify_io(kind: std::io::ErrorKind) -> ErrorKind {
 /// own there, not a file's or a caller's mistake: a Unix socket whose file
 /// is missing (`NotFound`: the server is stopped or restarting) and a kind
 /// `classify_io` leaves unknown (a DNS lookup that failed, "failed to
-/// lookup address information"), both `Connect`.
-#[cfg(any(feature = "reqwest", feature = "tokio-postgres"))]
-pub(crate) fn classify_connection_io(kind: std::io::ErrorKind) -> ErrorKind {
+/// lookup address information": a laptop offline), both `Connect`. The
+/// reqwest and tokio-postgres errors use it; a client of your own (ureq's
+/// `Error::Io`, a socket of yours) calls it on the error's kind.
+///
+/// ```
+/// use std::io;
+/// use retry_runtime::{classify::{classify_connection_io, classify_io}, ErrorKind};
+/// // what the resolver gives offline: an io::Error of an uncategorized kind
+/// let offline = io::Error::other("failed to lookup address information: Name or service not known");
+/// assert_eq!(classify_io(offline.kind()), ErrorKind::Unknown); // a file's error would be
+/// assert_eq!(classify_connection_io(offline.kind()), ErrorKind::Connect); // a connection's is
+/// assert_eq!(classify_connection_io(io::ErrorKind::ConnectionRefused), ErrorKind::Connect);
+/// assert_eq!(classify_connection_io(io::ErrorKind::TimedOut), ErrorKind::Timeout);
+/// ```
+pub fn classify_connection_io(kind: std::io::ErrorKind) -> ErrorKind {
     match (kind, classify_io(kind)) {
         (std::io::ErrorKind::NotFound, _) | (_, ErrorKind::Unknown) => ErrorKind::Connect,
         (_, classified) => classified,
