@@ -1,0 +1,580 @@
+//! docs/where-retries-go.md's "A token shared by many tasks": the recipe's
+//! client (a copy in `recipe`, checked against the chapter's by
+//! `the_recipe_is_the_chapters`) against a fake partner (axum on
+//! 127.0.0.1:0) with an OAuth2 token endpoint, under tokio's paused clock:
+//! a revoked token under 50 callers is one refresh, the token endpoint's
+//! 503s are its own retries, `invalid_client` fails every caller at once,
+//! a 401 after a fresh token is returned, and only the partner's 503s
+//! open its breaker.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use retry_runtime::circuit::CircuitState;
+use retry_runtime::{testing, CircuitBreaker, Classify, ErrorKind};
+use tokio::time::Instant;
+use tracing::Level;
+
+mod recipe {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::Arc;
+
+    use reqwest::header::CONTENT_TYPE;
+    use reqwest::StatusCode;
+    use retry_runtime::reqwest::{error_for_status, HttpError};
+    use retry_runtime::{
+        kinds, presets, Causes, CircuitBreaker, CircuitOpen, Classify, Nested, Policy, RetryOn,
+        WithCircuit,
+    };
+
+    /// What a token request fails with.
+    #[derive(Debug, thiserror::Error, Classify)]
+    pub enum TokenError {
+        #[error("the token endpoint refused our client credentials (invalid_client)")]
+        #[classify(
+            Permanent,
+            why = "invalid_client: the client secret was rotated or revoked; no retry makes it valid"
+        )]
+        InvalidClient,
+        #[error(transparent)]
+        #[classify(transparent)]
+        Status(HttpError),
+        #[error("{}", Causes(.0))]
+        #[classify(transparent)]
+        Http(#[from] reqwest::Error),
+        #[error("the token endpoint's answer has no access_token: {0}")]
+        #[classify(Permanent)]
+        Unreadable(serde_json::Error),
+    }
+
+    /// What a partner call fails with.
+    #[derive(Debug, thiserror::Error, Classify)]
+    pub enum PartnerError {
+        /// A 429 or a 5xx (retried), a 401 with a fresh token, a 404 ...
+        #[error(transparent)]
+        #[classify(transparent)]
+        Status(#[from] HttpError),
+        #[error("{}", Causes(.0))]
+        #[classify(transparent)]
+        Http(#[from] reqwest::Error),
+        /// The refresh's error, shared by every caller that waited for it.
+        #[error("getting a partner token: {0}")]
+        #[classify(transparent)]
+        Token(Arc<TokenError>),
+        #[error(transparent)]
+        #[classify(transparent)]
+        Open(#[from] CircuitOpen),
+    }
+
+    /// The token endpoint's own retries (its 5xx, timeouts, refused
+    /// connections: 1s, 2s, 4s), kept inside a partner call's attempt.
+    const TOKEN: Policy<RetryOn> = Policy::new()
+        .with_name("partner.token")
+        .with_max_attempts(4)
+        .retry_on(kinds![Unavailable | Timeout | Connect])
+        .with_nested(Nested::Retry);
+
+    #[derive(serde::Deserialize)]
+    struct Granted {
+        access_token: String,
+    }
+
+    /// The token every task sends, refreshed by one task at a time.
+    pub struct Tokens {
+        http: reqwest::Client,
+        url: String,
+        id: String,
+        secret: String,
+        /// Refreshes ended, failed or not (changed under the lock).
+        generation: AtomicU64,
+        /// The last refresh's token or error (`None`: no refresh yet).
+        last: tokio::sync::Mutex<Option<Result<String, Arc<TokenError>>>>,
+    }
+
+    impl Tokens {
+        /// The token to send, and its generation.
+        pub async fn token(&self) -> Result<(String, u64), Arc<TokenError>> {
+            self.after(None).await
+        }
+
+        /// A token newer than generation `refused` (the one a 401 refused).
+        pub async fn refresh(&self, refused: u64) -> Result<(String, u64), Arc<TokenError>> {
+            self.after(Some(refused)).await
+        }
+
+        /// The first caller refreshes, holding the lock; those queued
+        /// behind it find the generation moved on and share its token or
+        /// its error.
+        async fn after(&self, refused: Option<u64>) -> Result<(String, u64), Arc<TokenError>> {
+            // read before waiting for the lock: a refresh that ends while
+            // this caller waits is its refresh too, failed or not
+            let seen = refused.unwrap_or(self.generation.load(SeqCst));
+            let mut last = self.last.lock().await;
+            let generation = self.generation.load(SeqCst);
+            match &*last {
+                Some(Ok(token)) if refused != Some(generation) => {
+                    return Ok((token.clone(), generation));
+                }
+                Some(outcome) if generation != seen => {
+                    return outcome.clone().map(|token| (token, generation));
+                }
+                _ => {}
+            }
+            let fetched = TOKEN.retry(|| self.fetch()).await.map_err(Arc::new);
+            *last = Some(fetched.clone());
+            let generation = self.generation.fetch_add(1, SeqCst) + 1;
+            fetched.map(|token| (token, generation))
+        }
+
+        async fn fetch(&self) -> Result<String, TokenError> {
+            let answer = (self.http.post(&self.url))
+                .basic_auth(&self.id, Some(&self.secret))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await?;
+            let answer = error_for_status(answer).await.map_err(|e| {
+                if e.body().contains("\"invalid_client\"") {
+                    TokenError::InvalidClient
+                } else {
+                    TokenError::Status(e)
+                }
+            })?;
+            let granted: Granted =
+                serde_json::from_slice(&answer.bytes().await?).map_err(TokenError::Unreadable)?;
+            Ok(granted.access_token)
+        }
+    }
+
+    /// The partner's API: one client (and one token) for every task.
+    pub struct Partner {
+        http: reqwest::Client,
+        base: String,
+        tokens: Tokens,
+        policy: Policy<RetryOn, WithCircuit>,
+    }
+
+    impl Partner {
+        pub fn new(base: &str, id: &str, secret: &str, breaker: &'static CircuitBreaker) -> Self {
+            let http = reqwest::Client::new();
+            let (url, id, secret) = (format!("{base}/oauth/token"), id.into(), secret.into());
+            let (generation, last) = (AtomicU64::new(0), tokio::sync::Mutex::new(None));
+            let tokens = Tokens {
+                http: http.clone(),
+                url,
+                id,
+                secret,
+                generation,
+                last,
+            };
+            let policy = presets::API.with_name("partner").with_circuit(breaker);
+            Partner {
+                http,
+                base: base.to_owned(),
+                tokens,
+                policy,
+            }
+        }
+
+        pub async fn get(&self, path: &str) -> Result<String, PartnerError> {
+            self.policy.retry(|| self.attempt(path)).await
+        }
+
+        /// One attempt: the call and, after a 401, one refresh and the
+        /// call again at once.
+        async fn attempt(&self, path: &str) -> Result<String, PartnerError> {
+            let (token, seen) = self.tokens.token().await.map_err(PartnerError::Token)?;
+            let mut answer = self.send(path, &token).await?;
+            if answer.status() == StatusCode::UNAUTHORIZED {
+                let (token, _) = self
+                    .tokens
+                    .refresh(seen)
+                    .await
+                    .map_err(PartnerError::Token)?;
+                tracing::warn!(
+                    target: "partner",
+                    path,
+                    "partner call {path}: 401; sending it again at once with a new token"
+                );
+                metrics::counter!("partner_resent_after_refresh_total").increment(1);
+                answer = self.send(path, &token).await?; // a 401 again is returned
+            }
+            Ok(error_for_status(answer).await?.text().await?)
+        }
+
+        async fn send(&self, path: &str, token: &str) -> Result<reqwest::Response, PartnerError> {
+            let url = format!("{}{path}", self.base);
+            Ok(self.http.get(url).bearer_auth(token).send().await?)
+        }
+    }
+}
+
+use recipe::{Partner, PartnerError, TokenError};
+
+/// `recipe` is the chapter's code, up to its hidden `main`.
+#[test]
+fn the_recipe_is_the_chapters() {
+    let chapter = include_str!("../../docs/where-retries-go.md");
+    let section = (chapter.split("\n## A token shared by many tasks\n"))
+        .nth(1)
+        .unwrap();
+    let block = section.split("```rust\n").nth(1).unwrap();
+    let shown: Vec<&str> = (block.lines())
+        .take_while(|line| !line.starts_with("# #[tokio::main"))
+        .map(str::trim_start)
+        .filter(|line| *line != "#" && !line.starts_with("# "))
+        .collect();
+    let this = include_str!("token.rs");
+    let copy = this.split("\nmod recipe {\n").nth(1).unwrap();
+    let copy = copy.split("\n}\n").next().unwrap();
+    crate::recipe_copy::assert_same_code(&shown.join("\n"), copy, &[]);
+}
+
+// ---- the fake partner ----
+
+/// A status and a body.
+type Reply = (u16, &'static str);
+
+const INVALID_CLIENT: Reply = (401, r#"{"error":"invalid_client"}"#);
+
+/// The partner: its token endpoint mints `tok-1`, `tok-2` ... (after the
+/// replies scripted for it), and its API accepts the last one minted.
+#[derive(Default)]
+struct Fake {
+    minted: AtomicU32,
+    token_requests: AtomicU32,
+    api_requests: AtomicU32,
+    token_script: Mutex<VecDeque<Reply>>,
+    token_always: Mutex<Option<Reply>>,
+    api_always: Mutex<Option<Reply>>,
+    api_script: Mutex<VecDeque<Reply>>,
+    revoked: Mutex<bool>,
+}
+
+impl Fake {
+    fn tokens(&self) -> u32 {
+        self.token_requests.load(Ordering::SeqCst)
+    }
+    fn calls(&self) -> u32 {
+        self.api_requests.load(Ordering::SeqCst)
+    }
+    fn revoke(&self) {
+        *self.revoked.lock().unwrap() = true;
+    }
+    fn token_script(&self, replies: &[Reply]) {
+        self.token_script.lock().unwrap().extend(replies);
+    }
+    fn token_always(&self, reply: Reply) {
+        *self.token_always.lock().unwrap() = Some(reply);
+    }
+    fn api_script(&self, replies: &[Reply]) {
+        self.api_script.lock().unwrap().extend(replies);
+    }
+    fn api_always(&self, reply: Reply) {
+        *self.api_always.lock().unwrap() = Some(reply);
+    }
+}
+
+fn reply((status, body): Reply) -> Response {
+    (StatusCode::from_u16(status).unwrap(), body).into_response()
+}
+
+async fn token(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    fake.token_requests.fetch_add(1, Ordering::SeqCst);
+    // the recipe's client id and secret, as HTTP Basic ("svc:s3cret")
+    assert_eq!(headers["authorization"], "Basic c3ZjOnMzY3JldA==");
+    let scripted = fake.token_script.lock().unwrap().pop_front();
+    let always = *fake.token_always.lock().unwrap();
+    if let Some(r) = always.or(scripted) {
+        return reply(r);
+    }
+    let n = fake.minted.fetch_add(1, Ordering::SeqCst) + 1;
+    *fake.revoked.lock().unwrap() = false;
+    let body = format!(r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":3600}}"#);
+    (StatusCode::OK, body).into_response()
+}
+
+async fn api(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    fake.api_requests.fetch_add(1, Ordering::SeqCst);
+    let scripted = fake.api_script.lock().unwrap().pop_front();
+    let always = *fake.api_always.lock().unwrap();
+    if let Some(r) = always.or(scripted) {
+        return reply(r);
+    }
+    let valid = format!("Bearer tok-{}", fake.minted.load(Ordering::SeqCst));
+    if *fake.revoked.lock().unwrap() || headers["authorization"] != valid.as_str() {
+        return reply((401, r#"{"error":"invalid_token"}"#));
+    }
+    reply((200, "ok"))
+}
+
+/// The fake partner, on a task of the test's runtime, and a client of it
+/// with a breaker of its own (5 failures in a row open it).
+async fn partner() -> (Arc<Fake>, Arc<Partner>, &'static CircuitBreaker) {
+    let fake = Arc::new(Fake::default());
+    let app = axum::Router::new()
+        .route("/oauth/token", post(token))
+        .route("/v1/{*rest}", get(api))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let breaker = Box::leak(Box::new(CircuitBreaker::new("partner")));
+    let client = Arc::new(Partner::new(&base, "svc", "s3cret", breaker));
+    (fake, client, breaker)
+}
+
+/// 50 tasks, each a call of its own, at once.
+async fn fifty(client: &Arc<Partner>) -> Vec<Result<String, PartnerError>> {
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(&format!("/v1/orders/{i}")).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+/// How many calls failed, and the first one's error.
+fn failed(results: &[Result<String, PartnerError>]) -> Option<(usize, String)> {
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    (errors.first()).map(|first| (errors.len(), first.to_string()))
+}
+
+/// The client's own lines (target `partner`) that announce a resend.
+fn resends(logs: &testing::CapturedLogs) -> usize {
+    (logs.records_at(Level::WARN).iter())
+        .filter(|r| r.target() == "partner" && r.message().contains("sending it again at once"))
+        .count()
+}
+
+// ---- the tests ----
+
+#[tokio::test(start_paused = true)]
+async fn a_revoked_token_under_50_callers_is_one_refresh() {
+    let (fake, client, breaker) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.revoke();
+    let logs = testing::capture_logs().unwrap();
+    let paused = testing::pause();
+    let start = Instant::now();
+    let results = fifty(&client).await;
+    assert_eq!(failed(&results), None, "{logs}");
+    assert_eq!(fake.tokens(), 2, "the warmup's, and one refresh\n{logs}");
+    assert_eq!(fake.calls(), 1 + 50 + 50, "each call, then again");
+    // no wait: a resend is no retry of the library's, and no line of it
+    assert_eq!(paused.waits(), [] as [Duration; 0]);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(logs.retries().len(), 0, "{logs}");
+    assert_eq!(resends(&logs), 50, "{logs}");
+    assert_eq!(breaker.stats().failures, 0);
+}
+
+/// The token endpoint's 503s are retried by the refresh's own policy, with
+/// its waits (1s, 2s), inside the partner call's attempt: one partner
+/// request. (Without `Nested::Retry`, the refresh would leave its 503 to
+/// the partner call's run after one attempt, the API preset's waits.)
+#[tokio::test(start_paused = true)]
+async fn the_token_endpoints_503s_are_its_own_retries() {
+    let (fake, client, _) = partner().await;
+    fake.token_script(&[(503, "busy"), (503, "busy")]);
+    let logs = testing::capture_logs().unwrap();
+    let paused = testing::pause();
+    assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok", "{logs}");
+    assert_eq!((fake.tokens(), fake.calls()), (3, 1));
+    let s = Duration::from_secs;
+    assert_eq!(paused.waits(), [s(1), s(2)], "{logs}");
+    let retries = logs.retries();
+    assert_eq!(retries.len(), 2, "{logs}");
+    assert!(
+        retries
+            .iter()
+            .all(|r| r.field("operation") == Some("partner.token")),
+        "{logs}"
+    );
+}
+
+/// The walk-through's outage: one 503 from the token endpoint while 50
+/// callers refresh a revoked token. The refresh retries it; nobody sees
+/// it, and the partner's breaker counts nothing.
+#[tokio::test(start_paused = true)]
+async fn one_token_503_during_a_revoke_reaches_no_caller() {
+    let (fake, client, breaker) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.revoke();
+    fake.token_script(&[(503, "busy")]);
+    let logs = testing::capture_logs().unwrap();
+    let results = fifty(&client).await;
+    assert_eq!(failed(&results), None, "{logs}");
+    assert_eq!(fake.tokens(), 1 + 2);
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert_eq!(breaker.stats().failures, 0);
+}
+
+/// `invalid_client`: one token request, and every caller that waited for
+/// it fails at once with it (no wait, no second refresh).
+#[tokio::test(start_paused = true)]
+async fn invalid_client_fails_every_caller_at_once() {
+    let (fake, client, breaker) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.revoke();
+    fake.token_always(INVALID_CLIENT);
+    let logs = testing::capture_logs().unwrap();
+    let paused = testing::pause();
+    let start = Instant::now();
+    let results = fifty(&client).await;
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert!(
+            matches!(e, PartnerError::Token(t) if matches!(**t, TokenError::InvalidClient)),
+            "{e:?}"
+        );
+        assert_eq!(e.kind(), ErrorKind::Permanent);
+        assert_eq!(
+            e.why_permanent(),
+            Some(
+                "invalid_client: the client secret was rotated or revoked; no retry makes it valid"
+            )
+        );
+    }
+    assert_eq!(fake.tokens(), 1 + 1, "one refresh attempt\n{logs}");
+    assert_eq!(fake.calls(), 1 + 50, "no call sent again");
+    assert_eq!(paused.waits(), [] as [Duration; 0]);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(resends(&logs), 0, "{logs}");
+    assert_eq!(
+        breaker.stats().failures,
+        0,
+        "a Permanent error counts no failure"
+    );
+    // the `why` in the give-up lines: the refresh's, and each call's
+    let why = "invalid_client: the client secret was rotated or revoked; no retry makes it valid";
+    let gave_up = |operation| {
+        (logs.records_at(Level::WARN).iter())
+            .filter(|r| r.field("reason") == Some(why) && r.field("operation") == Some(operation))
+            .count()
+    };
+    assert_eq!(
+        (gave_up("partner.token"), gave_up("partner")),
+        (1, 50),
+        "{logs}"
+    );
+    let e = results[0].as_ref().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "getting a partner token: the token endpoint refused our client credentials (invalid_client)"
+    );
+}
+
+/// A cold start with a rotated secret: one token request for 50 callers.
+#[tokio::test(start_paused = true)]
+async fn invalid_client_on_a_cold_start_is_one_request() {
+    let (fake, client, _) = partner().await;
+    fake.token_always(INVALID_CLIENT);
+    let results = fifty(&client).await;
+    assert!(results
+        .iter()
+        .all(|r| matches!(r, Err(PartnerError::Token(_)))));
+    assert_eq!((fake.tokens(), fake.calls()), (1, 0));
+}
+
+/// A 401 with a token just fetched is returned (no second refresh, no loop).
+#[tokio::test(start_paused = true)]
+async fn a_401_after_a_fresh_token_is_returned() {
+    let (fake, client, _) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.api_always((401, r#"{"error":"invalid_token"}"#));
+    let logs = testing::capture_logs().unwrap();
+    let paused = testing::pause();
+    let e = client.get("/v1/admin").await.unwrap_err();
+    assert!(
+        matches!(&e, PartnerError::Status(s) if s.status() == 401),
+        "{e:?}"
+    );
+    assert_eq!((fake.tokens(), fake.calls()), (1 + 1, 1 + 2));
+    assert_eq!(paused.waits(), [] as [Duration; 0]);
+    assert_eq!(resends(&logs), 1, "{logs}");
+    assert_eq!(logs.retries().len(), 0, "{logs}");
+}
+
+/// 401s say nothing of the partner's health: 20 of them leave its breaker
+/// closed (each neutral); its 503s open it (the API preset's 3 attempts a
+/// call: the second call's), and the next call is turned away unsent.
+#[tokio::test(start_paused = true)]
+async fn a_401_storm_leaves_the_breaker_closed_a_503_storm_opens_it() {
+    let (fake, client, breaker) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.api_always((401, r#"{"error":"invalid_token"}"#));
+    for _ in 0..20 {
+        assert!(matches!(
+            client.get("/v1/x").await,
+            Err(PartnerError::Status(_))
+        ));
+    }
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    let stats = breaker.stats();
+    assert_eq!((stats.failures, stats.neutral), (0, 20), "{stats:?}");
+    fake.api_always((503, "down"));
+    for _ in 0..2 {
+        assert!(matches!(
+            client.get("/v1/x").await,
+            Err(PartnerError::Status(_))
+        ));
+    }
+    assert_eq!(breaker.state(), CircuitState::Open, "{:?}", breaker.stats());
+    let sent = fake.calls();
+    let e = client.get("/v1/x").await.unwrap_err();
+    assert!(matches!(e, PartnerError::Open(_)), "{e:?}");
+    assert_eq!(fake.calls(), sent, "turned away unsent");
+}
+
+/// The metrics: a 503 then a revoked token in one call is one retry of
+/// the library's (`retry_retries_total`) and one resend of the recipe's
+/// own counter, which the library does not count.
+#[test]
+fn a_resend_is_counted_by_its_own_counter_not_as_a_retry() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    retry_runtime::metrics::enable();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let (fake, client, _) = partner().await;
+            client.get("/v1/warmup").await.unwrap();
+            fake.api_script(&[(503, "down")]);
+            fake.revoke();
+            assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok");
+            assert_eq!((fake.tokens(), fake.calls()), (2, 1 + 3));
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let counter = |name: &str, operation: Option<&str>| {
+        let found = snapshot.iter().find(|(key, _, _, _)| {
+            let key = key.key();
+            let label = key.labels().find(|l| l.key() == "operation");
+            key.name() == name && label.map(|l| l.value()) == operation
+        });
+        match found {
+            Some((_, _, _, DebugValue::Counter(n))) => *n,
+            _ => 0,
+        }
+    };
+    assert_eq!(counter("retry_retries_total", Some("partner")), 1);
+    assert_eq!(counter("partner_resent_after_refresh_total", None), 1);
+}
