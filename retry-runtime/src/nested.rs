@@ -25,6 +25,14 @@
 //! ([`RetryIf`](crate::RetryIf)), or with a single attempt, publishes
 //! nothing: the runs inside it keep their retries.
 //!
+//! A deferring call whose result many callers share (a token refresh
+//! behind a lock that other tasks wait for) hands its one error to each
+//! of them: every caller's run takes it for a failure of its own attempt
+//! and counts it on its breaker, once per caller, so one blip of the
+//! shared call can open the breaker before any run retries it. Give such
+//! a call [`Nested::Retry`]: it retries the blip itself, and the callers
+//! waiting for it see none.
+//!
 //! A [hedged](crate::hedge) run inside makes no retry of its own for such
 //! an error and starts no hedge after it, but cancels nothing: an attempt
 //! still in flight may succeed, and the error is returned for the outer run

@@ -736,3 +736,91 @@ mod requeue {
         assert_eq!(Outer::of(&once).kinds(), KindSet::EMPTY);
     }
 }
+
+/// A deferring call whose result many callers share (a token refresh
+/// behind a lock, five tasks waiting for it): its one error reaches every
+/// caller's run, each counts it on its breaker, and a breaker of 5 opens
+/// (docs/attribute.md, "Retries at one layer"). With `Nested::Retry` the
+/// shared call retries it itself, and no caller sees it.
+#[tokio::test(start_paused = true)]
+async fn a_deferred_error_many_callers_share_counts_once_per_caller() {
+    use retry_runtime::circuit::CircuitState;
+    use retry_runtime::{kinds, CircuitBreaker, CircuitOpen};
+    use std::sync::Arc;
+
+    #[derive(Debug, Clone, thiserror::Error, Classify)]
+    enum Shared {
+        #[error("timed out")]
+        #[classify(Timeout)]
+        Timeout,
+        #[error(transparent)]
+        #[classify(transparent)]
+        Open(#[from] CircuitOpen),
+    }
+    /// One refresh at a time; the callers queued behind it take its outcome.
+    #[derive(Default)]
+    struct Refresh {
+        generation: AtomicU32,
+        last: tokio::sync::Mutex<Option<Result<u32, Shared>>>,
+        calls: AtomicU32,
+    }
+    impl Refresh {
+        async fn get(&self, policy: Policy<retry_runtime::RetryOn>) -> Result<u32, Shared> {
+            let seen = self.generation.load(Ordering::SeqCst);
+            let mut last = self.last.lock().await;
+            if let Some(outcome) = &*last {
+                if self.generation.load(Ordering::SeqCst) != seen {
+                    return outcome.clone();
+                }
+            }
+            let outcome = policy
+                .retry(|| async {
+                    tokio::task::yield_now().await; // the others queue meanwhile
+                    match self.calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => Err(Shared::Timeout), // one blip
+                        n => Ok(n),
+                    }
+                })
+                .await;
+            *last = Some(outcome.clone());
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            outcome
+        }
+    }
+
+    // (deferred: the blip is never retried, the breaker open before any retry)
+    for (nested, failures, calls) in [(Nested::Defer, 5, 1), (Nested::Retry, 0, 2)] {
+        let breaker: &'static CircuitBreaker = Box::leak(Box::new(CircuitBreaker::new("shared")));
+        let outer = Policy::new()
+            .retry_on(kinds![Timeout])
+            .with_circuit(breaker);
+        let inner = Policy::new().retry_on(kinds![Timeout]).with_nested(nested);
+        let refresh = Arc::new(Refresh::default());
+        let tasks: Vec<_> = (0..5)
+            .map(|_| {
+                let refresh = refresh.clone();
+                tokio::spawn(async move { outer.retry(|| refresh.get(inner)).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        assert_eq!(
+            breaker.stats().failures,
+            failures,
+            "{nested:?}: {results:?}"
+        );
+        if nested == Nested::Defer {
+            assert_eq!(breaker.state(), CircuitState::Open, "{results:?}");
+            assert!(results.iter().all(Result::is_err), "{results:?}");
+        } else {
+            assert_eq!(breaker.state(), CircuitState::Closed);
+            assert!(
+                results.iter().all(|r| r.as_ref().ok() == Some(&1)),
+                "{results:?}"
+            );
+        }
+        assert_eq!(refresh.calls.load(Ordering::SeqCst), calls, "{nested:?}");
+    }
+}
