@@ -54,9 +54,15 @@
 //! when another call opened it gets `CircuitOpen` (its failed response was
 //! let go before the wait). Handle both: a 5xx response and a
 //! `CircuitOpen` error are the same upstream trouble. The rejection is
-//! the `anyhow::Error`'s to downcast (for an error of your own, an SDK's
+//! the `anyhow::Error`'s to downcast (as an error of your own is, an SDK's
 //! "unavailable, come back in 30s"), and the error's [`Classify`] gives
-//! its kind and the breaker's wait, as for any error the middleware returns:
+//! its kind and the breaker's wait. That `Classify` knows the library's
+//! errors, reqwest's and the other known causes of
+//! [`error_kind`](crate::classify::error_kind), not the finder given to
+//! [`with_classify`](RetryMiddleware::with_classify): an error of your own
+//! that a middleware after this one returned is `Unknown` to it, though
+//! the middleware classified it with your finder; downcast it, or ask your
+//! finder (`with_classify` shows both):
 //!
 //! ```
 //! # #[cfg(feature = "tokio")]
@@ -850,6 +856,63 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
     /// let m = RetryMiddleware::new(&presets::API).with_classify(mine);
     /// # let _ = m;
     /// ```
+    ///
+    /// The finder is the middleware's: the `reqwest_middleware::Error` it
+    /// hands back holds your error as it came (in the `anyhow::Error` of
+    /// `Error::Middleware`), and that error's own [`Classify`] knows no
+    /// finder, so your type is `Unknown` to it (to a `#[retry]` or
+    /// [`Policy::retry`] around the call too). Downcast it, or classify it
+    /// with your finder yourself:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use reqwest_middleware::{ClientBuilder, Middleware, Next};
+    /// use retry_runtime::{presets, reqwest_middleware::RetryMiddleware, Classify, ErrorKind};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("token refresh failed")]
+    /// struct RefreshFailed;
+    /// impl Classify for RefreshFailed {
+    ///     fn kind(&self) -> ErrorKind { ErrorKind::Unavailable }
+    /// }
+    /// fn mine<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    ///     e.downcast_ref::<RefreshFailed>().map(|mine| mine as &dyn Classify)
+    /// }
+    ///
+    /// /// An auth middleware whose refresh fails every time.
+    /// struct Auth;
+    /// static REFRESHES: AtomicU32 = AtomicU32::new(0);
+    /// #[async_trait::async_trait]
+    /// impl Middleware for Auth {
+    ///     async fn handle(&self, _: reqwest::Request, _: &mut http::Extensions, _: Next<'_>)
+    ///         -> reqwest_middleware::Result<reqwest::Response> {
+    ///         REFRESHES.fetch_add(1, Ordering::Relaxed);
+    ///         Err(reqwest_middleware::Error::middleware(RefreshFailed))
+    ///     }
+    /// }
+    ///
+    /// let client = ClientBuilder::new(reqwest::Client::new())
+    ///     .with(RetryMiddleware::new(&presets::API).with_classify(mine))
+    ///     .with(Auth)
+    ///     .build();
+    /// let e = client.get("http://partner.internal/v1/orders").send().await.unwrap_err();
+    /// assert_eq!(REFRESHES.load(Ordering::Relaxed), 3); // Unavailable to the middleware: retried
+    /// assert_eq!(e.kind(), ErrorKind::Unknown); // the error's own Classify: no finder
+    /// let ours = match &e {
+    ///     reqwest_middleware::Error::Middleware(a) => a.downcast_ref::<RefreshFailed>(),
+    ///     reqwest_middleware::Error::Reqwest(_) => None,
+    /// };
+    /// assert_eq!(ours.map(Classify::kind), Some(ErrorKind::Unavailable)); // downcast
+    /// let by_finder = match &e {
+    ///     reqwest_middleware::Error::Middleware(a) => a.chain().find_map(mine).map(|c| c.kind()),
+    ///     reqwest_middleware::Error::Reqwest(_) => None,
+    /// };
+    /// assert_eq!(by_finder, Some(ErrorKind::Unavailable)); // your finder over its chain
+    /// # }
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
+    /// ```
     pub const fn with_classify(
         mut self,
         find: for<'a> fn(&'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn Classify + 'a)>,
@@ -917,7 +980,10 @@ impl<W: 'static, G: 'static, Sl, P> RetryMiddleware<W, G, Sl, P> {
 /// A `reqwest_middleware::Error` as the middleware classifies it (a
 /// `reqwest::Error` by its own classification, anything else by its chain
 /// of causes), so that `#[retry]` or [`Policy::retry`](crate::Policy::retry)
-/// around a call through the middleware can retry by kind too.
+/// around a call through the middleware can retry by kind too. Without a
+/// middleware's finder: an error type of yours in it is `Unknown` here
+/// unless its causes are known ([`RetryMiddleware::with_classify`] shows
+/// how to classify it).
 ///
 /// ```
 /// use retry_runtime::{Classify, ErrorKind};
