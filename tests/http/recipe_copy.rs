@@ -27,3 +27,27 @@ pub fn assert_same_code(shown: &str, copy: &str, rewrites: &[(&str, &str)]) {
         "the chapter's recipe and this copy part here: {around}"
     );
 }
+
+/// The first `rust` block under `## {heading}` in `chapter`, up to the
+/// line that starts with `end`, without its hidden lines (`# ..`) and
+/// indentation.
+pub fn chapter_recipe(chapter: &str, heading: &str, end: &str) -> String {
+    let section = chapter
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section `{heading}`"));
+    let block = section.split("```rust\n").nth(1).unwrap();
+    let shown: Vec<&str> = (block.lines())
+        .take_while(|line| !line.starts_with(end))
+        .map(str::trim_start)
+        .filter(|line| *line != "#" && !line.starts_with("# "))
+        .collect();
+    shown.join("\n")
+}
+
+/// The inside of a test file's `mod recipe { .. }` (its copy of a
+/// chapter's recipe), from the file's source.
+pub fn recipe_module(source: &str) -> &str {
+    let copy = source.split("\nmod recipe {\n").nth(1).unwrap();
+    copy.split("\n}\n").next().unwrap()
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 use retry_runtime::{testing, Classify, ErrorKind, StopReason};
 
 use crate::ranged_server::{data, Fault, RangedServer};
+use crate::recipe_copy;
 
 mod recipe {
     use std::future::Future;
@@ -336,18 +337,13 @@ use recipe::{download, DlError, Http};
 /// trailing commas aside: rustfmt's here, the chapter's own there).
 #[test]
 fn the_recipe_is_the_chapters() {
-    let chapter = include_str!("../../docs/where-retries-go.md");
-    let section = chapter.split("\n## Resuming a download\n").nth(1).unwrap();
-    let block = section.split("```rust\n").nth(1).unwrap();
-    let shown: Vec<&str> = (block.lines())
-        .take_while(|line| !line.starts_with("/// The program"))
-        .map(str::trim_start)
-        .filter(|line| *line != "#" && !line.starts_with("# "))
-        .collect();
-    let this = include_str!("resume.rs");
-    let copy = this.split("\nmod recipe {\n").nth(1).unwrap();
-    let copy = copy.split("\n}\n").next().unwrap();
-    crate::recipe_copy::assert_same_code(&shown.join("\n"), copy, &[]);
+    let shown = recipe_copy::chapter_recipe(
+        include_str!("../../docs/where-retries-go.md"),
+        "Resuming a download",
+        "/// The program",
+    );
+    let copy = recipe_copy::recipe_module(include_str!("resume.rs"));
+    recipe_copy::assert_same_code(&shown, copy, &[]);
 }
 
 const S: fn(u64) -> Duration = Duration::from_secs;

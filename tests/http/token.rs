@@ -21,6 +21,8 @@ use retry_runtime::{testing, CircuitBreaker, Classify, ErrorKind};
 use tokio::time::Instant;
 use tracing::Level;
 
+use crate::recipe_copy;
+
 mod recipe {
     use std::sync::atomic::AtomicU64;
     use std::sync::atomic::Ordering::SeqCst;
@@ -221,20 +223,13 @@ use recipe::{Partner, PartnerError, TokenError};
 /// `recipe` is the chapter's code, up to its hidden `main`.
 #[test]
 fn the_recipe_is_the_chapters() {
-    let chapter = include_str!("../../docs/where-retries-go.md");
-    let section = (chapter.split("\n## A token shared by many tasks\n"))
-        .nth(1)
-        .unwrap();
-    let block = section.split("```rust\n").nth(1).unwrap();
-    let shown: Vec<&str> = (block.lines())
-        .take_while(|line| !line.starts_with("# #[tokio::main"))
-        .map(str::trim_start)
-        .filter(|line| *line != "#" && !line.starts_with("# "))
-        .collect();
-    let this = include_str!("token.rs");
-    let copy = this.split("\nmod recipe {\n").nth(1).unwrap();
-    let copy = copy.split("\n}\n").next().unwrap();
-    crate::recipe_copy::assert_same_code(&shown.join("\n"), copy, &[]);
+    let shown = recipe_copy::chapter_recipe(
+        include_str!("../../docs/where-retries-go.md"),
+        "A token shared by many tasks",
+        "# #[tokio::main",
+    );
+    let copy = recipe_copy::recipe_module(include_str!("token.rs"));
+    recipe_copy::assert_same_code(&shown, copy, &[]);
 }
 
 // ---- the fake partner ----
