@@ -28,7 +28,11 @@ use crate::error::RetryError;
 /// not by `retry_on = Timeout | Connect`. An error type of yours inside
 /// the chain is not found by its own `Classify` (a `dyn Error` cannot be
 /// asked whether it implements a trait): keep it in the signature to have
-/// it classified.
+/// it classified, or give the policy a retry condition of your own that
+/// finds it in the chain (`e.chain().find_map(|c|
+/// c.downcast_ref::<RepoError>())`) and names its kind
+/// (docs/classification.md, "Your error inside `anyhow` or a box"; a
+/// `retry_if` predicate doing the same retries, but logs no kind).
 ///
 /// ```
 /// use std::io;

@@ -58,7 +58,9 @@ fn hyper_kind(e: &::hyper::Error) -> Option<ErrorKind> {
 /// An error type of yours is not found in a chain by its own `Classify`
 /// (a `dyn Error` cannot be asked whether it implements a trait): box it
 /// and it is `Unknown`, unless its causes are known. Keep the type in the
-/// signature (`Result<T, YourError>`) to have it classified; the tower
+/// signature (`Result<T, YourError>`) to have it classified, or give the
+/// policy a retry condition of your own that finds it in the chain
+/// (docs/classification.md, "Your error inside `anyhow` or a box"); the tower
 /// layer's [`with_classify`](crate::tower::RetryLayer::with_classify)
 /// and the reqwest middleware's
 /// ([`with_classify`](crate::reqwest_middleware::RetryMiddleware::with_classify))
