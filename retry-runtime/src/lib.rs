@@ -395,7 +395,8 @@ struct WhereRetriesGoDoctests;
 /// Retry a function according to a policy: `#[retry(key = value, ...)]`.
 ///
 /// Works on sync and async functions, free functions and methods (inherent
-/// and trait impls, `#[async_trait]` impls too), returning `Result<T, E>`
+/// and trait impls, `#[async_trait]` impls too, and a trait's default
+/// method with a body), `unsafe fn` and `extern "C" fn` too, returning `Result<T, E>`
 /// (aliases such as `io::Result<T>` are fine). Every key is optional;
 /// `#[retry]` alone makes up to 3 attempts for any error, waiting 1s then 2s
 /// (exponential 1s..10s). A wrong configuration is a compile error that
