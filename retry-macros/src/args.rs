@@ -270,11 +270,11 @@ impl RetryArgs {
                     let inner;
                     syn::bracketed!(inner in input);
                     Punctuated::<Ident, Token![,]>::parse_terminated_with(&inner, clone_name)
-                        .map_err(|e| arg.with_example(e))?
+                        .map_err(|e| clone_example(&arg, e))?
                         .into_iter()
                         .collect()
                 } else {
-                    vec![clone_name(input).map_err(|e| arg.with_example(e))?]
+                    vec![clone_name(input).map_err(|e| clone_example(&arg, e))?]
                 };
                 self.clone.set(errors, arg.given(names));
                 Ok(())
@@ -416,13 +416,23 @@ fn skip_to_comma(input: ParseStream) {
 fn clone_name(input: ParseStream) -> syn::Result<Ident> {
     if input.peek(Token![self]) {
         let token: Token![self] = input.parse()?;
-        return Err(syn::Error::new(
-            token.span,
-            "`clone` cannot name `self`: write `self.clone()` where the body uses `self` \
-             (`let mut this = self.clone();`, or clone only the fields the body changes)",
-        ));
+        return Err(syn::Error::new(token.span, CLONE_SELF));
     }
     input.parse()
+}
+
+/// Why `clone = self` is refused, and the way out.
+const CLONE_SELF: &str = "`clone` cannot name `self`: write `self.clone()` where the body uses \
+    `self` (`let mut this = self.clone();`, or clone only the fields the body changes)";
+
+/// A `clone` value's error with the key's example after it (`e.g. `clone
+/// = body``), except after [`CLONE_SELF`], which says what to write.
+fn clone_example(arg: &Written<'_>, e: syn::Error) -> syn::Error {
+    if e.to_string() == CLONE_SELF {
+        e
+    } else {
+        arg.with_example(e)
+    }
 }
 
 #[cfg(test)]
