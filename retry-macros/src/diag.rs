@@ -23,7 +23,7 @@ use std::fmt::Display;
 use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 
-use crate::item::{MutBinding, MutKind};
+use crate::item::{ClosureBound, ClosureTrait, MutBinding, MutKind};
 
 pub use crate::dsl::did_you_mean;
 
@@ -220,6 +220,33 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
          `Transaction` type of yours that is not a database's and is `Clone`: add \
          `clone = {name}`)"
     )
+}
+
+/// A closure parameter by value (`mut on_row: F` with `F: FnMut(..)`, `f:
+/// impl FnOnce(..)`) that no clone can serve (no `Clone` in its bounds):
+/// what to take instead. `written` is the parameter as written before its
+/// `:` (`mut on_row`).
+pub fn closure_parameter(written: &str, name: &Ident, bound: &ClosureBound) -> String {
+    let ty = &bound.written;
+    match bound.kind {
+        ClosureTrait::FnMut => format!(
+            "`{written}`: an `FnMut` argument is called by each attempt, and `clone = {name}` \
+             would need `Clone` in its bounds; take it by reference, `{name}: &mut {ty}` \
+             (callers pass `&mut {name}`): its changes then carry across attempts, as through \
+             any `&mut` argument"
+        ),
+        ClosureTrait::FnOnce => {
+            let instead = if ty.starts_with("impl ") {
+                format!("`{name}: impl Fn(..)`, or `{name}: &mut impl FnMut(..)`")
+            } else {
+                format!("`{name}: {ty}` with `{ty}: Fn(..)`, or `{name}: &mut {ty}` with `{ty}: FnMut(..)`")
+            };
+            format!(
+                "`{written}`: an attempt may run more than once, and an `FnOnce` can be called \
+                 only once; take `Fn` or `FnMut` instead ({instead})"
+            )
+        }
+    }
 }
 
 /// A `mut` (or `ref mut`) by-value parameter that is not cloned for each

@@ -16,6 +16,7 @@ use crate::dsl::{self, BackoffSpec, JitterSpec};
 use crate::item::{BuiltFuture, FnItem, MutKind};
 use crate::vocab::{self, Key, KindsAre, NestedAre, KINDS, PRESETS};
 
+mod misplaced;
 mod waits;
 
 /// Where the policy starts from, before the other keys override it.
@@ -157,6 +158,7 @@ pub fn check(
             ),
         ));
     }
+    misplaced::below_tracing_instrument(func, async_trait, &mut errors);
     let written_async = sig.asyncness.is_some() || runtime_entry.is_some();
     // A sync function whose body ends in an `async` block, or that
     // returns `impl Future`, builds the future too: its attempts would not
@@ -527,9 +529,19 @@ pub fn check(
             continue;
         }
         if !(m.kind == MutKind::Param && named) {
-            errors.at(m.at, diag::mut_parameter(&m));
+            // (a closure no clone can serve: what to take instead)
+            let closure = match m.kind {
+                MutKind::Param => func.closure_bound(&m.name).filter(|b| !b.clone),
+                _ => None,
+            };
+            let message = match closure {
+                Some(bound) => diag::closure_parameter(&format!("mut {}", m.name), &m.name, &bound),
+                None => diag::mut_parameter(&m),
+            };
+            errors.at(m.at, message);
         }
     }
+    misplaced::closure_parameters(func, &clone, &mut errors);
     // A transaction by value without `mut` (rusqlite's `commit(self)`
     // needs none): rustc would say E0507 inside the expansion.
     if !clone_unread {

@@ -719,7 +719,9 @@ struct WhereRetriesGoDoctests;
 /// call (every attempt and wait, and the retry's log lines) in one span. In
 /// the other order, an async function's body is `instrument`'s `async move`
 /// block, which takes the arguments: a by-value argument that is not `Copy`
-/// is moved by the first attempt ("use of moved value"). (On an
+/// would be moved by the first attempt ("use of moved value"), so that order
+/// is refused at compile time ("put `#[retry]` above
+/// `#[tracing::instrument]`"), on a sync function too. (On an
 /// `#[async_trait]` method either order works: below `instrument`,
 /// `#[retry]` recognizes the future `instrument` made of `#[async_trait]`'s
 /// and retries inside it, with one span for the call.)

@@ -41,11 +41,7 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: FnItem = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "#[retry] can only be applied to a function with a body: a free function, or a method in an `impl` block",
-            );
-            let mut out = e.to_compile_error();
+            let mut out = crate::item::not_a_function(&item).to_compile_error();
             out.extend(item);
             return out;
         }

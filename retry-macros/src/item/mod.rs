@@ -22,12 +22,14 @@ use syn::{braced, Attribute, FnArg, Ident, Pat, ReceiverKind, Signature, Stmt, V
 
 mod async_trait;
 mod future;
+mod misplaced;
 mod writes;
 
 pub use async_trait::Instrumented;
 #[cfg(test)]
 pub(crate) use async_trait::{async_trait_block, instrumented};
 pub use future::{AwaitedFuture, BuiltFuture};
+pub use misplaced::{not_a_function, ClosureBound, ClosureTrait};
 
 /// A function with a body: `attrs vis sig { inner_attrs body }`.
 pub struct FnItem {
