@@ -24,17 +24,16 @@ use tracing::Level;
 use crate::recipe_copy;
 
 mod recipe {
-    use std::sync::atomic::AtomicU64;
-    use std::sync::atomic::Ordering::SeqCst;
     use std::sync::Arc;
+    use std::time::Duration;
 
     use reqwest::header::CONTENT_TYPE;
     use reqwest::StatusCode;
     use retry_runtime::reqwest::{error_for_status, HttpError};
     use retry_runtime::{
-        kinds, presets, Causes, CircuitBreaker, CircuitOpen, Classify, Nested, Policy, RetryOn,
-        WithCircuit,
+        kinds, presets, Causes, CircuitBreaker, CircuitOpen, Classify, Policy, RetryOn, WithCircuit,
     };
+    use tokio::sync::watch;
 
     /// What a token request fails with.
     #[derive(Debug, thiserror::Error, Classify)]
@@ -75,13 +74,17 @@ mod recipe {
         Open(#[from] CircuitOpen),
     }
 
+    /// The longest a request (to the token endpoint or the partner) may
+    /// take, and its connection: reqwest has no timeout of its own.
+    const ATTEMPT: Duration = Duration::from_secs(10);
+    const CONNECT: Duration = Duration::from_secs(2);
+
     /// The token endpoint's own retries (its 5xx, timeouts, refused
-    /// connections: 1s, 2s, 4s), kept inside a partner call's attempt.
+    /// connections: 1s, 2s, 4s), in the refresh's own task.
     const TOKEN: Policy<RetryOn> = Policy::new()
         .with_name("partner.token")
         .with_max_attempts(4)
-        .retry_on(kinds![Unavailable | Timeout | Connect])
-        .with_nested(Nested::Retry);
+        .retry_on(kinds![Unavailable | Timeout | Connect]);
 
     #[derive(serde::Deserialize)]
     struct Granted {
@@ -94,45 +97,115 @@ mod recipe {
         url: String,
         id: String,
         secret: String,
-        /// Refreshes ended, failed or not (changed under the lock).
-        generation: AtomicU64,
-        /// The last refresh's token or error (`None`: no refresh yet).
-        last: tokio::sync::Mutex<Option<Result<String, Arc<TokenError>>>>,
+        /// Behind the channel's lock; a refresh that ends sends it to the
+        /// tasks waiting for it.
+        state: watch::Sender<State>,
+    }
+
+    #[derive(Default)]
+    struct State {
+        /// The last token fetched and its generation, until a 401 refuses it.
+        token: Option<(String, u64)>,
+        /// Refreshes ended, failed or not.
+        generation: u64,
+        /// The last refresh's error, if it failed.
+        failed: Option<Arc<TokenError>>,
+        /// A refresh is under way.
+        refreshing: bool,
     }
 
     impl Tokens {
         /// The token to send, and its generation.
-        pub async fn token(&self) -> Result<(String, u64), Arc<TokenError>> {
+        pub async fn token(self: &Arc<Self>) -> Result<(String, u64), Arc<TokenError>> {
             self.after(None).await
         }
 
         /// A token newer than generation `refused` (the one a 401 refused).
-        pub async fn refresh(&self, refused: u64) -> Result<(String, u64), Arc<TokenError>> {
+        pub async fn refresh(
+            self: &Arc<Self>,
+            refused: u64,
+        ) -> Result<(String, u64), Arc<TokenError>> {
             self.after(Some(refused)).await
         }
 
-        /// The first caller refreshes, holding the lock; those queued
-        /// behind it find the generation moved on and share its token or
-        /// its error.
-        async fn after(&self, refused: Option<u64>) -> Result<(String, u64), Arc<TokenError>> {
-            // read before waiting for the lock: a refresh that ends while
-            // this caller waits is its refresh too, failed or not
-            let seen = refused.unwrap_or(self.generation.load(SeqCst));
-            let mut last = self.last.lock().await;
-            let generation = self.generation.load(SeqCst);
-            match &*last {
-                Some(Ok(token)) if refused != Some(generation) => {
-                    return Ok((token.clone(), generation));
-                }
-                Some(outcome) if generation != seen => {
-                    return outcome.clone().map(|token| (token, generation));
-                }
-                _ => {}
+        /// A new token ahead of the expiry (a timer of yours): the current
+        /// one is sent until it comes, and kept if the refresh fails.
+        pub async fn renew(self: &Arc<Self>) -> Result<(), Arc<TokenError>> {
+            let (mut seen, mut start) = (0, false);
+            self.state.send_if_modified(|state| {
+                seen = state.generation;
+                start = !std::mem::replace(&mut state.refreshing, true);
+                false
+            });
+            if start {
+                self.spawn_refresh();
             }
-            let fetched = TOKEN.retry(|| self.fetch()).await.map_err(Arc::new);
-            *last = Some(fetched.clone());
-            let generation = self.generation.fetch_add(1, SeqCst) + 1;
-            fetched.map(|token| (token, generation))
+            let _ = (self.state.subscribe())
+                .wait_for(|state| state.generation > seen)
+                .await;
+            let failed = self.state.borrow().failed.clone();
+            failed.map_or(Ok(()), Err)
+        }
+
+        /// A token not refused, at once; with none (none yet, or refused),
+        /// the outcome of the refresh under way, or of one it starts.
+        async fn after(
+            self: &Arc<Self>,
+            refused: Option<u64>,
+        ) -> Result<(String, u64), Arc<TokenError>> {
+            let mut seen = refused;
+            loop {
+                let (mut ready, mut start) = (None, false);
+                self.state.send_if_modified(|state| {
+                    if let Some((token, generation)) = &state.token {
+                        if refused != Some(*generation) {
+                            ready = Some(Ok((token.clone(), *generation)));
+                            return false;
+                        }
+                        state.token = None; // refused: sent no more
+                    } else if let (Some(seen), Some(error)) = (seen, &state.failed) {
+                        // a refresh ended since this caller's token (or its
+                        // wait) began, and failed: its error
+                        if state.generation > seen && !state.refreshing {
+                            ready = Some(Err(error.clone()));
+                            return false;
+                        }
+                    }
+                    seen = Some(state.generation);
+                    start = !std::mem::replace(&mut state.refreshing, true);
+                    false
+                });
+                if let Some(outcome) = ready {
+                    return outcome;
+                }
+                if start {
+                    self.spawn_refresh();
+                }
+                let _ = (self.state.subscribe())
+                    .wait_for(|state| Some(state.generation) > seen)
+                    .await;
+            }
+        }
+
+        /// The refresh, in a task of its own: a caller dropped while it
+        /// waits (a timeout around its call) cancels nothing.
+        fn spawn_refresh(self: &Arc<Self>) {
+            let tokens = self.clone();
+            tokio::spawn(async move {
+                let fetched = TOKEN.retry(|| tokens.fetch()).await;
+                tokens.state.send_modify(|state| {
+                    state.generation += 1;
+                    state.refreshing = false;
+                    match fetched {
+                        Ok(token) => {
+                            state.token = Some((token, state.generation));
+                            state.failed = None;
+                        }
+                        // the token, if not refused, kept
+                        Err(error) => state.failed = Some(Arc::new(error)),
+                    }
+                });
+            });
         }
 
         async fn fetch(&self) -> Result<String, TokenError> {
@@ -159,30 +232,37 @@ mod recipe {
     pub struct Partner {
         http: reqwest::Client,
         base: String,
-        tokens: Tokens,
+        /// Also for a timer of yours that renews it ahead of its expiry.
+        pub tokens: Arc<Tokens>,
         policy: Policy<RetryOn, WithCircuit>,
     }
 
     impl Partner {
-        pub fn new(base: &str, id: &str, secret: &str, breaker: &'static CircuitBreaker) -> Self {
-            let http = reqwest::Client::new();
+        pub fn new(
+            base: &str,
+            id: &str,
+            secret: &str,
+            breaker: &'static CircuitBreaker,
+        ) -> reqwest::Result<Self> {
+            let http = (reqwest::Client::builder().connect_timeout(CONNECT))
+                .timeout(ATTEMPT)
+                .build()?;
             let (url, id, secret) = (format!("{base}/oauth/token"), id.into(), secret.into());
-            let (generation, last) = (AtomicU64::new(0), tokio::sync::Mutex::new(None));
-            let tokens = Tokens {
+            let state = watch::Sender::new(State::default());
+            let tokens = Arc::new(Tokens {
                 http: http.clone(),
                 url,
                 id,
                 secret,
-                generation,
-                last,
-            };
+                state,
+            });
             let policy = presets::API.with_name("partner").with_circuit(breaker);
-            Partner {
+            Ok(Partner {
                 http,
                 base: base.to_owned(),
                 tokens,
                 policy,
-            }
+            })
         }
 
         pub async fn get(&self, path: &str) -> Result<String, PartnerError> {
@@ -251,6 +331,9 @@ struct Fake {
     api_always: Mutex<Option<Reply>>,
     api_script: Mutex<VecDeque<Reply>>,
     revoked: Mutex<bool>,
+    /// How long the token endpoint takes to answer (a slow identity
+    /// provider; a day: one that never does).
+    token_delay: Mutex<Duration>,
 }
 
 impl Fake {
@@ -275,6 +358,9 @@ impl Fake {
     fn api_always(&self, reply: Reply) {
         *self.api_always.lock().unwrap() = Some(reply);
     }
+    fn token_delay(&self, delay: Duration) {
+        *self.token_delay.lock().unwrap() = delay;
+    }
 }
 
 fn reply((status, body): Reply) -> Response {
@@ -285,6 +371,10 @@ async fn token(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     fake.token_requests.fetch_add(1, Ordering::SeqCst);
     // the recipe's client id and secret, as HTTP Basic ("svc:s3cret")
     assert_eq!(headers["authorization"], "Basic c3ZjOnMzY3JldA==");
+    let delay = *fake.token_delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let scripted = fake.token_script.lock().unwrap().pop_front();
     let always = *fake.token_always.lock().unwrap();
     if let Some(r) = always.or(scripted) {
@@ -322,7 +412,7 @@ async fn partner() -> (Arc<Fake>, Arc<Partner>, &'static CircuitBreaker) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let breaker = Box::leak(Box::new(CircuitBreaker::new("partner")));
-    let client = Arc::new(Partner::new(&base, "svc", "s3cret", breaker));
+    let client = Arc::new(Partner::new(&base, "svc", "s3cret", breaker).unwrap());
     (fake, client, breaker)
 }
 
@@ -532,6 +622,107 @@ async fn a_401_storm_leaves_the_breaker_closed_a_503_storm_opens_it() {
     let e = client.get("/v1/x").await.unwrap_err();
     assert!(matches!(e, PartnerError::Open(_)), "{e:?}");
     assert_eq!(fake.calls(), sent, "turned away unsent");
+}
+
+/// A token endpoint that takes the request and never answers: each token
+/// request ends at the client's timeout (a `Timeout`, which `TOKEN`
+/// retries), and the call gets that `Timeout` after the refresh's 4
+/// attempts in each of its own 3, not a hang.
+#[tokio::test(start_paused = true)]
+async fn a_token_endpoint_that_never_answers_is_a_timeout_not_a_hang() {
+    let (fake, client, _) = partner().await;
+    fake.token_delay(Duration::from_secs(86_400));
+    let paused = testing::pause();
+    let call = tokio::time::timeout(Duration::from_secs(3600), client.get("/v1/orders/1"));
+    let e = call.await.expect("the call hangs").unwrap_err();
+    assert!(
+        matches!(&e, PartnerError::Token(t) if t.kind() == ErrorKind::Timeout),
+        "{e:?}"
+    );
+    assert_eq!((fake.tokens(), fake.calls()), (3 * 4, 0));
+    let s = Duration::from_secs;
+    assert_eq!(paused.waits()[..3], [s(1), s(2), s(4)]);
+}
+
+/// The timer's call ahead of the token's expiry.
+async fn renew(client: &Partner) -> Result<(), Arc<TokenError>> {
+    client.tokens.renew().await
+}
+
+/// A renew (a timer of yours, ahead of the expiry) while the token
+/// endpoint takes 2s: a call made meanwhile sends the token it has, at
+/// once, without waiting for the new one.
+#[tokio::test(start_paused = true)]
+async fn a_valid_token_is_sent_at_once_during_a_renew() {
+    let (fake, client, _) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.token_delay(Duration::from_secs(2));
+    let renewing = tokio::spawn({
+        let client = client.clone();
+        async move { renew(&client).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.tokens(), 2, "the renew is under way");
+    let start = Instant::now();
+    assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok");
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    renewing.await.unwrap().unwrap();
+    assert_eq!((fake.tokens(), fake.calls()), (2, 2));
+}
+
+/// A renew that fails (the token endpoint's 503s outlast `TOKEN`'s 4
+/// attempts) keeps the token it was to replace: calls made during it and
+/// after it send that token at once, and none refreshes; the error is the
+/// renew's alone.
+#[tokio::test(start_paused = true)]
+async fn a_failed_renew_keeps_the_valid_token() {
+    let (fake, client, _) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.token_script(&[(503, "busy"); 4]);
+    let renewing = tokio::spawn({
+        let client = client.clone();
+        async move { renew(&client).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok", "during");
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    let e = renewing.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    let start = Instant::now();
+    assert_eq!(client.get("/v1/orders/2").await.unwrap(), "ok", "after");
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!((fake.tokens(), fake.calls()), (1 + 4, 1 + 2));
+}
+
+/// Callers on deadlines shorter than the token endpoint's answer (2s),
+/// one every 300ms: the refresh runs in a task of its own, so a caller
+/// dropped at its deadline cancels nothing, and those whose deadline
+/// falls after the answer get the token of one token request.
+#[tokio::test(start_paused = true)]
+async fn callers_on_deadlines_shorter_than_the_refresh_get_its_token() {
+    let (fake, client, _) = partner().await;
+    fake.token_delay(Duration::from_secs(2));
+    let tasks: Vec<_> = (0..10u64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300 * i)).await;
+                tokio::time::timeout(Duration::from_secs(1), client.get("/v1/orders/1")).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(match task.await.unwrap() {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(_)) => "failed",
+            Err(_) => "timed out",
+        });
+    }
+    // started at 0, 0.3, 0.6 and 0.9s: their deadlines fall before the answer
+    assert_eq!(outcomes, [&["timed out"; 4][..], &["ok"; 6]].concat());
+    assert_eq!((fake.tokens(), fake.calls()), (1, 6));
 }
 
 /// The metrics: a 503 then a revoked token in one call is one retry of
