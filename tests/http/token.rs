@@ -463,6 +463,11 @@ async fn a_revoked_token_under_50_callers_is_one_refresh() {
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(logs.retries().len(), 0, "{logs}");
     assert_eq!(resends(&logs), 50, "{logs}");
+    // a refresh that succeeds logs nothing of the library's
+    let refresh_lines = (logs.records().iter())
+        .filter(|r| r.field("operation") == Some("partner.token"))
+        .count();
+    assert_eq!(refresh_lines, 0, "{logs}");
     assert_eq!(breaker.stats().failures, 0);
 }
 
@@ -725,6 +730,21 @@ async fn callers_on_deadlines_shorter_than_the_refresh_get_its_token() {
     assert_eq!((fake.tokens(), fake.calls()), (1, 6));
 }
 
+/// A partner that refuses every token (a scope withdrawn): each call's
+/// 401 refreshes, and the 401 with the new token is returned; so each
+/// call costs the token endpoint a request (the chapter says so).
+#[tokio::test(start_paused = true)]
+async fn a_partner_refusing_every_token_is_a_token_request_per_call() {
+    let (fake, client, breaker) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.api_always((401, r#"{"error":"invalid_token"}"#));
+    for _ in 0..100 {
+        client.get("/v1/orders/1").await.unwrap_err();
+    }
+    assert_eq!((fake.tokens(), fake.calls()), (1 + 100, 1 + 200));
+    assert_eq!(breaker.stats().failures, 0);
+}
+
 /// The metrics: a 503 then a revoked token in one call is one retry of
 /// the library's (`retry_retries_total`) and one resend of the recipe's
 /// own counter, which the library does not count.
@@ -750,17 +770,21 @@ fn a_resend_is_counted_by_its_own_counter_not_as_a_retry() {
         })
     });
     let snapshot = snapshotter.snapshot().into_vec();
+    // summed over the other labels (`retry_calls_total`'s outcomes)
     let counter = |name: &str, operation: Option<&str>| {
-        let found = snapshot.iter().find(|(key, _, _, _)| {
+        let found = snapshot.iter().filter(|(key, _, _, _)| {
             let key = key.key();
             let label = key.labels().find(|l| l.key() == "operation");
             key.name() == name && label.map(|l| l.value()) == operation
         });
-        match found {
-            Some((_, _, _, DebugValue::Counter(n))) => *n,
+        (found.map(|(_, _, _, value)| match value {
+            DebugValue::Counter(n) => *n,
             _ => 0,
-        }
+        }))
+        .sum::<u64>()
     };
     assert_eq!(counter("retry_retries_total", Some("partner")), 1);
     assert_eq!(counter("partner_resent_after_refresh_total", None), 1);
+    // the refreshes (the warmup's and the revoke's), which log nothing
+    assert_eq!(counter("retry_calls_total", Some("partner.token")), 2);
 }
