@@ -700,6 +700,24 @@ async fn a_failed_renew_keeps_the_valid_token() {
     assert_eq!((fake.tokens(), fake.calls()), (1 + 4, 1 + 2));
 }
 
+/// A 401 after a failed renew: the renew's error was its own, not the
+/// refused token's; the call refreshes at once (one more token request)
+/// and sends the new token, in its first attempt.
+#[tokio::test(start_paused = true)]
+async fn a_401_after_a_failed_renew_refreshes() {
+    let (fake, client, _) = partner().await;
+    client.get("/v1/warmup").await.unwrap();
+    fake.token_script(&[(503, "busy"); 4]);
+    renew(&client).await.unwrap_err();
+    fake.revoke();
+    let logs = testing::capture_logs().unwrap();
+    let start = Instant::now();
+    assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok");
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(logs.retries().len(), 0, "{logs}");
+    assert_eq!((fake.tokens(), fake.calls()), (1 + 4 + 1, 1 + 2));
+}
+
 /// Callers on deadlines shorter than the token endpoint's answer (2s),
 /// one every 300ms: the refresh runs in a task of its own, so a caller
 /// dropped at its deadline cancels nothing, and those whose deadline
