@@ -225,7 +225,9 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
 /// A closure parameter by value (`mut on_row: F` with `F: FnMut(..)`, `f:
 /// impl FnOnce(..)`) that no clone can serve (no `Clone` in its bounds):
 /// what to take instead. `written` is the parameter as written before its
-/// `:` (`mut on_row`).
+/// `:` (`mut on_row`). The attribute cannot see whether the method is in a
+/// trait impl, whose signature the trait fixes (E0053 for another one), so
+/// the way out there is always said too.
 pub fn closure_parameter(written: &str, name: &Ident, bound: &ClosureBound) -> String {
     let ty = &bound.written;
     match bound.kind {
@@ -233,7 +235,9 @@ pub fn closure_parameter(written: &str, name: &Ident, bound: &ClosureBound) -> S
             "`{written}`: an `FnMut` argument is called by each attempt, and `clone = {name}` \
              would need `Clone` in its bounds; take it by reference, `{name}: &mut {ty}` \
              (callers pass `&mut {name}`): its changes then carry across attempts, as through \
-             any `&mut` argument"
+             any `&mut` argument; in a trait impl, change the trait's signature too (the impl \
+             must match it), or keep the impl method un-retried and have it call a retried \
+             inherent method with `&mut {name}` (docs/attribute.md \"In traits\")"
         ),
         ClosureTrait::FnOnce => {
             let instead = if ty.starts_with("impl ") {
@@ -243,7 +247,10 @@ pub fn closure_parameter(written: &str, name: &Ident, bound: &ClosureBound) -> S
             };
             format!(
                 "`{written}`: an attempt may run more than once, and an `FnOnce` can be called \
-                 only once; take `Fn` or `FnMut` instead ({instead})"
+                 only once; take `Fn` or `FnMut` instead ({instead}); in a trait impl, change \
+                 the trait's signature too (the impl must match it), or keep the impl method \
+                 un-retried and have it call a retried inherent method, then call `{name}` once \
+                 with what that returned (docs/attribute.md \"In traits\")"
             )
         }
     }

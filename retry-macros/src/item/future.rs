@@ -60,6 +60,26 @@ impl FnItem {
         }
     }
 
+    /// Does the function return `impl Future<..> + Send`: a promise an
+    /// `async fn` would not keep in a trait (its future's `Send` is then
+    /// left to each caller to prove), so the way out of a built future
+    /// there is the functional form inside, not an `async fn`.
+    pub fn promises_send_future(&self) -> bool {
+        let syn::ReturnType::Type(_, ty) = &self.sig.output else {
+            return false;
+        };
+        let syn::Type::ImplTrait(t) = &**ty else {
+            return false;
+        };
+        let bound = |name: &str| {
+            t.bounds.iter().any(|b| {
+                matches!(b, syn::TypeParamBound::Trait(t)
+                    if t.path.segments.last().is_some_and(|s| s.ident == name))
+            })
+        };
+        bound("Future") && bound("Send")
+    }
+
     /// The body as `Box::pin(async [move] { .. })` in a sync function: the
     /// `Box::pin` path and the `async` block.
     pub(super) fn boxed_async(&self) -> Option<(Box<Expr>, syn::ExprAsync)> {
@@ -682,6 +702,48 @@ mod tests {
         ] {
             let item: FnItem = syn::parse2(other.clone()).unwrap();
             assert_eq!(item.runtime_entry(), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn sees_a_send_promise_on_an_impl_future() {
+        let promises = |item: TokenStream| {
+            let item: FnItem = syn::parse2(item).unwrap();
+            item.promises_send_future()
+        };
+        assert!(promises(quote!(
+            fn f(&self) -> impl Future<Output = Result<u8, E>> + Send {
+                async move { Ok(1) }
+            }
+        )));
+        assert!(promises(quote!(
+            fn f() -> impl core::marker::Send + std::future::Future<Output = R> {
+                async { Ok(1) }
+            }
+        )));
+        for item in [
+            quote!(
+                fn f() -> impl Future<Output = R> {
+                    async { Ok(1) }
+                }
+            ),
+            quote!(
+                fn f() -> impl Iterator<Item = u8> + Send {
+                    iter()
+                }
+            ),
+            quote!(
+                fn f() -> Pin<Box<dyn Future<Output = R> + Send>> {
+                    Box::pin(fetch())
+                }
+            ),
+            quote!(
+                async fn f() -> Result<u8, E> {
+                    Ok(1)
+                }
+            ),
+        ] {
+            assert!(!promises(item.clone()), "{item}");
         }
     }
 
