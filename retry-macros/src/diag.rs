@@ -222,6 +222,26 @@ pub fn transaction_parameter(written: &str, name: &Ident) -> String {
     )
 }
 
+/// A sync function that builds the future it returns, which its attempts
+/// would only build: write it as an `async fn` (`body`: what its body is
+/// then). `send`: its return type is `impl Future<..> + Send`, a promise
+/// an `async fn` would drop in a trait (rustc's help then sends the user
+/// back), so the functional form inside the kept signature is said too.
+pub fn built_future(body: &str, send: bool) -> String {
+    let send = if send {
+        "; in a trait, an `async fn` would drop the `+ Send` promise: keep the signature \
+         and retry inside with the functional form (`async move { POLICY.retry(|| async \
+         { .. }).await }`), see docs/attribute.md \"In traits\""
+    } else {
+        ""
+    };
+    format!(
+        "#[retry] cannot retry a function that returns the future it builds: an attempt \
+         would only build the future, not run it; write it as an `async fn` that returns \
+         `Result<T, E>` ({body}) and put #[retry] on that{send}"
+    )
+}
+
 /// A closure parameter by value (`mut on_row: F` with `F: FnMut(..)`, `f:
 /// impl FnOnce(..)`) that no clone can serve (no `Clone` in its bounds):
 /// what to take instead. `written` is the parameter as written before its

@@ -172,22 +172,9 @@ pub fn check(
             BuiltFuture::AsyncBlock(span) => (span, "the `async` block's body as its body"),
             BuiltFuture::ImplFuture(span) => (span, "awaiting the future this one returns"),
         };
-        // In a trait, an `async fn` would drop a `+ Send` the signature
-        // promises (rustc's help then sends the user back here).
-        let send = if func.promises_send_future() {
-            "; in a trait, an `async fn` would drop the `+ Send` promise: keep the signature \
-             and retry inside with the functional form (`async move { POLICY.retry(|| async \
-             { .. }).await }`), see docs/attribute.md \"In traits\""
-        } else {
-            ""
-        };
         errors.push(syn::Error::new(
             span,
-            format!(
-                "#[retry] cannot retry a function that returns the future it builds: an attempt \
-                 would only build the future, not run it; write it as an `async fn` that returns \
-                 `Result<T, E>` ({body}) and put #[retry] on that{send}"
-            ),
+            diag::built_future(body, func.promises_send_future()),
         ));
     }
     // A sync attempt is a closure, which does not take its caller's
