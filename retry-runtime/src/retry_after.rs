@@ -241,7 +241,8 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 /// one, `6m0s`, `1.5s`, `20ms`; the longest of those spent). A 403 is not judged by the window: an API that sends the
 /// window on every response (Discord) may answer a request that spent its
 /// last slot with a 403 of its own (missing permissions), which no wait
-/// fixes. For a client of your own, beside `classify_status_and_hint`.
+/// fixes ([`window_hint`] reads a window whatever the status). For a
+/// client of your own, beside `classify_status_and_hint`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -265,6 +266,37 @@ pub fn retry_after_hint(headers: &http::HeaderMap) -> Option<Duration> {
 #[inline]
 pub fn response_hint(code: u16, headers: &http::HeaderMap) -> Option<Duration> {
     failure_hint(code, headers, SystemTime::now)
+}
+
+/// The wait until a spent rate limit window starts again, whatever the
+/// status: `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (GitHub's,
+/// Discord's; read as [`response_hint`] reads it on a 429), else OpenAI's
+/// spent windows (`x-ratelimit-remaining-requests: 0` with
+/// `x-ratelimit-reset-requests`, the same for `-tokens`, the longer wait);
+/// `None` when no window is spent. Only the windows: a `Retry-After` is
+/// [`retry_after_hint`]'s. [`response_hint`] reads a window on a 429
+/// alone, as a 403 with a spent window may be a 403 of its own (Discord's
+/// missing permissions on a route's last request); for an API whose 403
+/// with a spent window is its rate limit (GitHub's primary limit), read it
+/// here in a `Classify` or `with_classify_response` of yours, as
+/// docs/classification.md shows. A reset already past on this machine's
+/// clock (a server's clock behind it) is a wait of zero: a
+/// [`RetryAfter::with_floor`](crate::RetryAfter::with_floor) keeps a wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::HeaderMap;
+/// use retry_runtime::retry_after::window_hint;
+/// let mut h = HeaderMap::new(); // GitHub's primary limit, answered 403
+/// h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+/// h.insert("x-ratelimit-reset", "30".parse().unwrap()); // (GitHub sends a Unix second; this small one, seconds from now)
+/// assert_eq!(window_hint(&h), Some(Duration::from_secs(30)));
+/// h.insert("x-ratelimit-remaining", "4999".parse().unwrap()); // a permission 403
+/// assert_eq!(window_hint(&h), None);
+/// ```
+#[cfg(feature = "http")]
+pub fn window_hint(headers: &http::HeaderMap) -> Option<Duration> {
+    window_reset(headers, SystemTime::now).or_else(|| openai_reset(headers))
 }
 
 /// [`response_hint`] with the clock given. The headers outside the

@@ -263,6 +263,72 @@ async fn githubs_rate_limits_are_waited_and_a_403_of_its_own_is_sent_once() {
     );
 }
 
+/// GitHub's primary rate limit answered as a 403 (`x-ratelimit-remaining:
+/// 0`, `x-ratelimit-reset`): Permanent by the status's reading; a
+/// `with_classify_response` of the user's reads it as RateLimited with
+/// the window's wait (`retry_after::window_hint`), and a permission 403
+/// (its window not spent) stays Permanent, sent once.
+#[tokio::test]
+async fn githubs_primary_limit_as_a_403_is_read_by_the_users_function() {
+    use retry_runtime::response::ResponseFailure;
+    use retry_runtime::retry_after::window_hint;
+    fn github(
+        r: &reqwest::Response,
+        by_status: Option<ResponseFailure>,
+    ) -> Option<ResponseFailure> {
+        match (r.status().as_u16(), window_hint(r.headers())) {
+            (403, Some(wait)) => {
+                Some(ResponseFailure::new(ErrorKind::RateLimited, 403).with_retry_after(Some(wait)))
+            }
+            _ => by_status,
+        }
+    }
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30;
+    let server = FlakyServer::start().await;
+    server.route(
+        "/limited",
+        [
+            Reply::status(403)
+                .with_header("x-ratelimit-remaining", "0")
+                .with_header("x-ratelimit-reset", &reset.to_string()),
+            Reply::ok_body("issues"),
+        ],
+    );
+    server.route(
+        "/private",
+        [Reply::status(403)
+            .with_header("x-ratelimit-remaining", "4999")
+            .with_header("x-ratelimit-reset", &reset.to_string())],
+    );
+    let paused = retry_runtime::testing::pause();
+    let client = client(
+        RetryMiddleware::new(&API)
+            .with_classify_response(github)
+            .sleep_with(NoWait),
+    );
+    let limited = client.get(server.url("/limited")).send().await.unwrap();
+    assert_eq!(
+        (limited.status().as_u16(), server.hits("/limited")),
+        (200, 2)
+    );
+    let waits = paused.waits();
+    assert!(
+        waits.len() == 1
+            && waits[0] > Duration::from_secs(28)
+            && waits[0] <= Duration::from_secs(30),
+        "{waits:?}"
+    );
+    let private = client.get(server.url("/private")).send().await.unwrap();
+    assert_eq!(
+        (private.status().as_u16(), server.hits("/private")),
+        (403, 1)
+    );
+}
+
 /// OpenAI's 429 without a Retry-After: the reset of its spent window
 /// (`x-ratelimit-remaining-requests: 0`, `x-ratelimit-reset-requests`, a
 /// Go duration) is the wait, not the backoff's 50ms; a window with tokens
@@ -737,6 +803,78 @@ async fn a_held_request_waits_its_point_in_the_spread() {
     }
     assert!(waits[0] != waits[1] && waits[1] != waits[2], "{waits:?}");
     assert_eq!(server.hits("/held"), 3);
+}
+
+/// The many-tasks recipe against GitHub's primary limit: a 429 whose
+/// spent window resets in 30 minutes. With the preset's cap (60s) the
+/// retry goes after a minute, long before the reset (an issue syncer's
+/// walk-through sent 29 such requests, one a minute, and gave up); with
+/// the cap raised to an hour, as docs/breaker-and-budget.md's recipe now
+/// has it, the retry waits to the reset and the cooldown holds every task
+/// as long (the sleeper records the waits and sleeps none).
+#[tokio::test]
+async fn a_spent_windows_hold_lasts_to_its_reset_with_the_cap_raised() {
+    use retry_runtime::cooldown::Cooldown;
+    static WAITS: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+    fn record(wait: Duration) -> std::future::Ready<()> {
+        WAITS.lock().unwrap().push(wait);
+        std::future::ready(())
+    }
+    static CAPPED: Cooldown = Cooldown::new("github-capped");
+    static SYNC_CAPPED: Policy<RetryOn> = presets::API
+        .with_name("sync")
+        .with_max_attempts(30)
+        .with_cooldown(&CAPPED);
+    static GITHUB: Cooldown = Cooldown::new("github");
+    static SYNC: Policy<RetryOn> = presets::API
+        .with_name("sync")
+        .with_max_attempts(30)
+        .with_retry_after(
+            presets::API
+                .retry_after()
+                .with_cap(Duration::from_secs(3600)),
+        )
+        .with_cooldown(&GITHUB);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1800;
+    let spent = || {
+        Reply::status(429)
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("x-ratelimit-reset", &reset.to_string())
+    };
+    let server = FlakyServer::start().await;
+    server.route("/capped", [spent(), Reply::ok_body("a")]);
+    server.route("/issues", [spent(), Reply::ok_body("b")]);
+    let half_hour =
+        |wait: Duration| wait > Duration::from_secs(1790) && wait <= Duration::from_secs(1800);
+
+    let capped = client(RetryMiddleware::new(&SYNC_CAPPED).sleep_with(record));
+    let resp = capped.get(server.url("/capped")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        *WAITS.lock().unwrap(),
+        [Duration::from_secs(60)],
+        "the preset's cap"
+    );
+    assert!(CAPPED
+        .remaining()
+        .is_some_and(|left| left <= Duration::from_secs(60)));
+
+    WAITS.lock().unwrap().clear();
+    let raised = client(RetryMiddleware::new(&SYNC).sleep_with(record));
+    let resp = raised.get(server.url("/issues")).send().await.unwrap();
+    assert_eq!((resp.status(), server.hits("/issues")), (StatusCode::OK, 2));
+    let waits = WAITS.lock().unwrap().clone();
+    assert!(waits.len() == 1 && half_hour(waits[0]), "{waits:?}");
+    // every task sharing the cooldown is held to the reset too
+    assert!(
+        GITHUB.remaining().is_some_and(half_hour),
+        "{:?}",
+        GITHUB.remaining()
+    );
 }
 
 /// A retry's wait is lengthened to the cooldown when it is decided, within
