@@ -750,6 +750,41 @@ async fn a_retrys_wait_is_not_checked_again() {
     }
 }
 
+/// The remedy docs/breaker-and-budget.md names for the above: a retry
+/// already waiting its backoff when another call's hold begins goes during
+/// the hold, unless the attempt awaits `ready()` at its top, which holds
+/// it to the hold's end (an issue syncer's 8 tasks did so).
+#[tokio::test(start_paused = true)]
+async fn an_attempt_that_awaits_ready_first_waits_out_a_hold_begun_in_its_backoff() {
+    static HELD: Cooldown = Cooldown::new("ready-each-attempt");
+    let policy = presets::API
+        .with_backoff(retry_runtime::Backoff::fixed(S))
+        .with_jitter(retry_runtime::Jitter::None)
+        .with_cooldown(&HELD);
+    let start = Instant::now();
+    let at = Cell::new(Vec::new());
+    let made = Cell::new(0);
+    let op = || async {
+        HELD.ready().await;
+        let mut seen = at.take();
+        seen.push(start.elapsed());
+        at.set(seen);
+        made.set(made.get() + 1);
+        if made.get() == 1 {
+            Err(ApiError::Down)
+        } else {
+            Ok(())
+        }
+    };
+    let (r, ()) = tokio::join!(policy.retry(op), async {
+        tokio::time::sleep(S / 2).await;
+        HELD.hold_for(5 * S); // another task's 429, during the retry's wait
+    });
+    assert_eq!(r, Ok(()));
+    // without the `ready()`, the retry went at 1s (the test above)
+    assert_eq!(at.take(), [Duration::ZERO, S / 2 + 5 * S]);
+}
+
 /// A run of `policy` through `script`, each attempt holding `shared` for
 /// `hold` first (another call's 429, heard while it runs): what chose each
 /// retry's wait.
