@@ -53,6 +53,11 @@ mod recipe {
         #[error("the token endpoint's answer has no access_token: {0}")]
         #[classify(Permanent)]
         Unreadable(serde_json::Error),
+        /// The refresh's task ended without its outcome: it panicked, or its
+        /// runtime shut down; the next caller refreshes again.
+        #[error("the token refresh was abandoned (its task panicked or its runtime shut down)")]
+        #[classify(Unavailable)]
+        Abandoned,
     }
 
     /// What a partner call fails with.
@@ -85,6 +90,28 @@ mod recipe {
         .with_name("partner.token")
         .with_max_attempts(4)
         .retry_on(kinds![Unavailable | Timeout | Connect]);
+
+    /// A refresh under way: dropped without its outcome (its task panicked
+    /// or was dropped with its runtime, or `tokio::spawn` panicked), it ends
+    /// the refresh with `Abandoned`, else every later caller would wait for
+    /// a refresh that never ends.
+    struct Refresh(Option<Arc<Tokens>>);
+
+    impl Refresh {
+        fn end(mut self, fetched: Result<String, TokenError>) {
+            if let Some(tokens) = self.0.take() {
+                tokens.ended(fetched);
+            }
+        }
+    }
+
+    impl Drop for Refresh {
+        fn drop(&mut self) {
+            if let Some(tokens) = self.0.take() {
+                tokens.ended(Err(TokenError::Abandoned));
+            }
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Granted {
@@ -190,21 +217,28 @@ mod recipe {
         /// The refresh, in a task of its own: a caller dropped while it
         /// waits (a timeout around its call) cancels nothing.
         fn spawn_refresh(self: &Arc<Self>) {
+            // made before the spawn: a spawn that panics drops it too
+            let refresh = Refresh(Some(self.clone()));
             let tokens = self.clone();
             tokio::spawn(async move {
                 let fetched = TOKEN.retry(|| tokens.fetch()).await;
-                tokens.state.send_modify(|state| {
-                    state.generation += 1;
-                    state.refreshing = false;
-                    match fetched {
-                        Ok(token) => {
-                            state.token = Some((token, state.generation));
-                            state.failed = None;
-                        }
-                        // the token, if not refused, kept
-                        Err(error) => state.failed = Some(Arc::new(error)),
+                refresh.end(fetched);
+            });
+        }
+
+        /// The refresh's outcome, to every task waiting for it.
+        fn ended(&self, fetched: Result<String, TokenError>) {
+            self.state.send_modify(|state| {
+                state.generation += 1;
+                state.refreshing = false;
+                match fetched {
+                    Ok(token) => {
+                        state.token = Some((token, state.generation));
+                        state.failed = None;
                     }
-                });
+                    // the token, if not refused, kept
+                    Err(error) => state.failed = Some(Arc::new(error)),
+                }
             });
         }
 
@@ -805,4 +839,75 @@ fn a_resend_is_counted_by_its_own_counter_not_as_a_retry() {
     assert_eq!(counter("partner_resent_after_refresh_total", None), 1);
     // the refreshes (the warmup's and the revoke's), which log nothing
     assert_eq!(counter("retry_calls_total", Some("partner.token")), 2);
+}
+
+/// A refresh whose task ends without its outcome (its runtime shut down
+/// while the token endpoint takes its time): the tasks waiting for it get
+/// `Abandoned` (`Unavailable`), not a wait for ever, and the next call
+/// refreshes again. Two runtimes, on real time (a few milliseconds).
+#[test]
+fn a_refresh_lost_with_its_runtime_fails_its_waiters_and_the_next_call_refreshes() {
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (fake, client, _) = server.block_on(partner());
+    fake.token_delay(Duration::from_secs(86_400));
+    let doomed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut waiter = Box::pin({
+        let client = client.clone();
+        async move { client.tokens.token().await }
+    });
+    doomed.block_on(async {
+        let caller = client.clone();
+        tokio::spawn(async move { caller.get("/v1/orders/1").await });
+        while fake.tokens() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // polled once: it finds the refresh under way, and waits for it
+        let first = tokio::time::timeout(Duration::ZERO, &mut waiter).await;
+        assert!(first.is_err(), "{first:?}");
+    });
+    fake.token_delay(Duration::ZERO);
+    drop(doomed); // and the refresh's task with it
+    let waited =
+        server.block_on(async { tokio::time::timeout(Duration::from_secs(5), waiter).await });
+    let e = waited.expect("the waiter waits for ever").unwrap_err();
+    assert!(matches!(*e, TokenError::Abandoned), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    let next = server.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), client.get("/v1/orders/1")).await
+    });
+    let next = next.expect("the next call waits for ever");
+    assert_eq!(next.unwrap(), "ok");
+    assert_eq!((fake.tokens(), fake.calls()), (2, 1));
+}
+
+/// A `tokio::spawn` that panics in the caller (polled with no runtime)
+/// after the refresh was marked under way: the next call refreshes, it
+/// does not wait for ever.
+#[test]
+fn a_spawn_that_panics_in_the_caller_leaves_no_refresh_under_way() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let (fake, client, _) = runtime.block_on(partner());
+    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut token = std::pin::pin!(client.tokens.token());
+        let _ = (token.as_mut()).poll(&mut Context::from_waker(Waker::noop()));
+    }));
+    assert!(spawned.is_err(), "tokio::spawn with no runtime panics");
+    let next = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(3600), client.get("/v1/orders/1")).await
+    });
+    assert_eq!(next.expect("the next call waits for ever").unwrap(), "ok");
+    assert_eq!((fake.tokens(), fake.calls()), (1, 1));
 }
