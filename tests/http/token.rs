@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use retry_runtime::circuit::CircuitState;
+use retry_runtime::cooldown::Cooldown;
 use retry_runtime::{testing, CircuitBreaker, Classify, ErrorKind};
 use tokio::time::Instant;
 use tracing::Level;
@@ -29,6 +30,7 @@ mod recipe {
 
     use reqwest::header::CONTENT_TYPE;
     use reqwest::StatusCode;
+    use retry_runtime::cooldown::Cooldown;
     use retry_runtime::reqwest::{error_for_status, HttpError};
     use retry_runtime::{
         kinds, presets, Causes, CircuitBreaker, CircuitOpen, Classify, Policy, RetryOn, WithCircuit,
@@ -85,11 +87,12 @@ mod recipe {
     const CONNECT: Duration = Duration::from_secs(2);
 
     /// The token endpoint's own retries (its 5xx, timeouts, refused
-    /// connections: 1s, 2s, 4s), in the refresh's own task.
+    /// connections: 1s, 2s, 4s; its 429s after their Retry-After), in the
+    /// refresh's own task.
     const TOKEN: Policy<RetryOn> = Policy::new()
         .with_name("partner.token")
         .with_max_attempts(4)
-        .retry_on(kinds![Unavailable | Timeout | Connect]);
+        .retry_on(kinds![Unavailable | Timeout | Connect | RateLimited]);
 
     /// A refresh under way: dropped without its outcome (its task panicked
     /// or was dropped with its runtime, or `tokio::spawn` panicked), it ends
@@ -124,6 +127,9 @@ mod recipe {
         url: String,
         id: String,
         secret: String,
+        /// The token endpoint's 429: a refresh that starts while it holds
+        /// waits it out before asking.
+        hold: &'static Cooldown,
         /// Behind the channel's lock; a refresh that ends sends it to the
         /// tasks waiting for it.
         state: watch::Sender<State>,
@@ -221,7 +227,10 @@ mod recipe {
             let refresh = Refresh(Some(self.clone()));
             let tokens = self.clone();
             tokio::spawn(async move {
-                let fetched = TOKEN.retry(|| tokens.fetch()).await;
+                let fetched = TOKEN
+                    .with_cooldown(tokens.hold)
+                    .retry(|| tokens.fetch())
+                    .await;
                 refresh.end(fetched);
             });
         }
@@ -272,11 +281,14 @@ mod recipe {
     }
 
     impl Partner {
+        /// `token_hold`: a `static` of its own (as the breaker), for the
+        /// token endpoint's 429s.
         pub fn new(
             base: &str,
             id: &str,
             secret: &str,
             breaker: &'static CircuitBreaker,
+            token_hold: &'static Cooldown,
         ) -> reqwest::Result<Self> {
             let http = (reqwest::Client::builder().connect_timeout(CONNECT))
                 .timeout(ATTEMPT)
@@ -288,6 +300,7 @@ mod recipe {
                 url,
                 id,
                 secret,
+                hold: token_hold,
                 state,
             });
             let policy = presets::API.with_name("partner").with_circuit(breaker);
@@ -368,6 +381,8 @@ struct Fake {
     /// How long the token endpoint takes to answer (a slow identity
     /// provider; a day: one that never does).
     token_delay: Mutex<Duration>,
+    /// Until when the token endpoint answers 429 with a Retry-After.
+    rate_limited_until: Mutex<Option<Instant>>,
 }
 
 impl Fake {
@@ -395,6 +410,11 @@ impl Fake {
     fn token_delay(&self, delay: Duration) {
         *self.token_delay.lock().unwrap() = delay;
     }
+    /// The token endpoint answers 429 for `span` from now, asking (in
+    /// Retry-After) for what is left of it.
+    fn rate_limit(&self, span: Duration) {
+        *self.rate_limited_until.lock().unwrap() = Some(Instant::now() + span);
+    }
 }
 
 fn reply((status, body): Reply) -> Response {
@@ -408,6 +428,17 @@ async fn token(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     let delay = *fake.token_delay.lock().unwrap();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    let limited = *fake.rate_limited_until.lock().unwrap();
+    let left = limited.map(|until| until.saturating_duration_since(Instant::now()));
+    if let Some(left) = left.filter(|left| !left.is_zero()) {
+        let asked = left.as_secs_f64().ceil().to_string();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", asked)],
+            "slow down",
+        )
+            .into_response();
     }
     let scripted = fake.token_script.lock().unwrap().pop_front();
     let always = *fake.token_always.lock().unwrap();
@@ -446,7 +477,8 @@ async fn partner() -> (Arc<Fake>, Arc<Partner>, &'static CircuitBreaker) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let breaker = Box::leak(Box::new(CircuitBreaker::new("partner")));
-    let client = Arc::new(Partner::new(&base, "svc", "s3cret", breaker).unwrap());
+    let hold = Box::leak(Box::new(Cooldown::new("partner.token")));
+    let client = Arc::new(Partner::new(&base, "svc", "s3cret", breaker, hold).unwrap());
     (fake, client, breaker)
 }
 
@@ -910,4 +942,31 @@ fn a_spawn_that_panics_in_the_caller_leaves_no_refresh_under_way() {
     });
     assert_eq!(next.expect("the next call waits for ever").unwrap(), "ok");
     assert_eq!((fake.tokens(), fake.calls()), (1, 1));
+}
+
+/// The token endpoint rate-limits (429, Retry-After: 30) for 30s while
+/// 100 callers arrive, one every 100ms: the refresh waits it out (`TOKEN`
+/// retries `RateLimited`) and every caller joins it, rather than each
+/// asking the token endpoint again: 2 token requests (the 429 and the one
+/// after its wait), every call ok, the partner's breaker untouched.
+#[tokio::test(start_paused = true)]
+async fn a_token_429_is_waited_out_by_one_refresh_that_the_callers_join() {
+    let (fake, client, breaker) = partner().await;
+    fake.rate_limit(Duration::from_secs(30));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..100u64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100 * i)).await;
+                client.get(&format!("/v1/orders/{i}")).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "ok");
+    }
+    assert_eq!((fake.tokens(), fake.calls()), (2, 100));
+    assert!(start.elapsed() >= Duration::from_secs(30));
+    assert_eq!(breaker.stats().failures, 0);
 }
