@@ -970,3 +970,17 @@ async fn a_token_429_is_waited_out_by_one_refresh_that_the_callers_join() {
     assert!(start.elapsed() >= Duration::from_secs(30));
     assert_eq!(breaker.stats().failures, 0);
 }
+
+/// A rotated secret: `invalid_client` is not kept, so each call with no
+/// token asks the token endpoint again (the chapter states the cost).
+#[tokio::test(start_paused = true)]
+async fn invalid_client_is_asked_again_by_each_call() {
+    let (fake, client, breaker) = partner().await;
+    fake.token_always(INVALID_CLIENT);
+    for _ in 0..100 {
+        let e = client.get("/v1/orders/1").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Permanent);
+    }
+    assert_eq!((fake.tokens(), fake.calls()), (100, 0));
+    assert_eq!(breaker.stats().failures, 0);
+}
