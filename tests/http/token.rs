@@ -381,8 +381,9 @@ struct Fake {
     /// How long the token endpoint takes to answer (a slow identity
     /// provider; a day: one that never does).
     token_delay: Mutex<Duration>,
-    /// Until when the token endpoint answers 429 with a Retry-After.
-    rate_limited_until: Mutex<Option<Instant>>,
+    /// Until when the token endpoint answers 429, and the Retry-After
+    /// it asks for (in seconds).
+    rate_limited: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Fake {
@@ -410,10 +411,10 @@ impl Fake {
     fn token_delay(&self, delay: Duration) {
         *self.token_delay.lock().unwrap() = delay;
     }
-    /// The token endpoint answers 429 for `span` from now, asking (in
-    /// Retry-After) for what is left of it.
-    fn rate_limit(&self, span: Duration) {
-        *self.rate_limited_until.lock().unwrap() = Some(Instant::now() + span);
+    /// The token endpoint answers 429 for `span` from now, asking for
+    /// `asked` seconds (Retry-After).
+    fn rate_limit(&self, span: Duration, asked: u64) {
+        *self.rate_limited.lock().unwrap() = Some((Instant::now() + span, asked));
     }
 }
 
@@ -429,10 +430,9 @@ async fn token(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let limited = *fake.rate_limited_until.lock().unwrap();
-    let left = limited.map(|until| until.saturating_duration_since(Instant::now()));
-    if let Some(left) = left.filter(|left| !left.is_zero()) {
-        let asked = left.as_secs_f64().ceil().to_string();
+    let limited = *fake.rate_limited.lock().unwrap();
+    if let Some((_, asked)) = limited.filter(|(until, _)| Instant::now() < *until) {
+        let asked = asked.to_string();
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", asked)],
@@ -952,7 +952,7 @@ fn a_spawn_that_panics_in_the_caller_leaves_no_refresh_under_way() {
 #[tokio::test(start_paused = true)]
 async fn a_token_429_is_waited_out_by_one_refresh_that_the_callers_join() {
     let (fake, client, breaker) = partner().await;
-    fake.rate_limit(Duration::from_secs(30));
+    fake.rate_limit(Duration::from_secs(30), 30);
     let start = Instant::now();
     let tasks: Vec<_> = (0..100u64)
         .map(|i| {
@@ -983,4 +983,25 @@ async fn invalid_client_is_asked_again_by_each_call() {
     }
     assert_eq!((fake.tokens(), fake.calls()), (100, 0));
     assert_eq!(breaker.stats().failures, 0);
+}
+
+/// A refresh that ends on the token endpoint's 429 (asking 10s, for 40s:
+/// `TOKEN`'s 4 attempts, at 0, 10, 20 and 30s, all refused) leaves its
+/// hold: the next refresh, at once, waits it out and asks once, at 40s,
+/// rather than at once and again after another 429.
+#[tokio::test(start_paused = true)]
+async fn a_refresh_after_one_that_ended_on_a_429_waits_out_its_hold() {
+    let (fake, client, _) = partner().await;
+    fake.rate_limit(Duration::from_secs(40), 10);
+    let e = renew(&client).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(fake.tokens(), 4);
+    let start = Instant::now();
+    assert_eq!(client.get("/v1/orders/1").await.unwrap(), "ok");
+    assert_eq!(fake.tokens(), 4 + 1, "one request, after the hold");
+    assert!(
+        start.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        start.elapsed()
+    );
 }
