@@ -4,8 +4,10 @@
 //! 127.0.0.1:0) with an OAuth2 token endpoint, under tokio's paused clock:
 //! a revoked token under 50 callers is one refresh, the token endpoint's
 //! 503s are its own retries, `invalid_client` fails every caller at once,
-//! a 401 after a fresh token is returned, and only the partner's 503s
-//! open its breaker.
+//! a 401 after a fresh token is returned, only the partner's 503s open
+//! its breaker, a refresh whose task ends without its outcome fails its
+//! waiters (not a wait for ever), and the token endpoint's 429 is waited
+//! out by one refresh that the callers join.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
