@@ -957,6 +957,30 @@ impl<W, G> Policy<W, G> {
     /// use retry_runtime::Policy;
     /// const BAD: Policy = Policy::new().with_max_attempts(0).checked(); // error[E0080]: attempts must be at least 1
     /// ```
+    ///
+    /// A policy that names a `static` breaker or budget is checked in a
+    /// `static`, not a `const`: the check reads the guard's settings, and a
+    /// `const` may not read a `static` that changes at run time (rustc:
+    /// "constant accesses mutable global memory", E0080, whatever the
+    /// guard). Make the checked policy a `static`, or check the unguarded
+    /// `const` and add the guard after (`BASE.checked().with_circuit(&B)`:
+    /// the breaker's own rule, that it can open, is then
+    /// [`build`](Policy::build)'s, at start-up).
+    ///
+    /// ```
+    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
+    /// static PAYMENTS: CircuitBreaker = CircuitBreaker::new("payments");
+    /// static CHECKED: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&PAYMENTS).checked();
+    /// const GUARDED: Policy<RetryOn, WithCircuit> = presets::API.checked().with_circuit(&PAYMENTS);
+    /// assert!(CHECKED.circuit().is_some() && GUARDED.build().is_ok());
+    /// ```
+    ///
+    /// ```compile_fail,E0080
+    /// use retry_runtime::{presets, CircuitBreaker, Policy, RetryOn, WithCircuit};
+    /// static PAYMENTS: CircuitBreaker = CircuitBreaker::new("payments"); // a valid breaker
+    /// const API: Policy<RetryOn, WithCircuit> = presets::API.with_circuit(&PAYMENTS).checked();
+    /// # fn main() { let _ = API; }
+    /// ```
     pub const fn checked(self) -> Self
     where
         W: Copy,
