@@ -648,7 +648,7 @@ fn preset_base(preset: &Given<LitStr>, errors: &mut Errors) -> Base {
             errors.at(
                 preset.value.span(),
                 format!(
-                    "unknown preset `{name}`; {}presets are: {}",
+                    "unknown preset `{name}`; {}presets are: {}; a policy of your own (a company's `const`) is `policy = path::TO_CONST`",
                     diag::did_you_mean(last, &PRESETS),
                     PRESETS.join(", ")
                 ),
@@ -876,6 +876,21 @@ mod tests {
             let start = format!("unknown preset `{path}`; did you mean `{preset}`?");
             assert!(e[0].starts_with(&start), "{}", e[0]);
         }
+    }
+
+    /// A company's own preset name (a walk-through's `acme-http`) is told
+    /// where a policy of its own goes.
+    #[test]
+    fn an_unknown_preset_names_the_policy_key() {
+        let e = errs(quote!(preset = "acme-http"), sync_fn());
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(
+            e[0].ends_with(
+                "; a policy of your own (a company's `const`) is `policy = path::TO_CONST`"
+            ),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]
